@@ -1,0 +1,107 @@
+"""The front channel: sign-in through the upstream provider, and sign-out."""
+
+from functools import cache
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from oauth_server import browser
+from oauth_server.aws import ServiceUnavailable
+from oauth_server.config import settings
+from oauth_server.http import (
+    BadRequest,
+    form_pairs,
+    html_page,
+    is_local_path,
+    query_pairs,
+    redirect,
+    single_values,
+    strip_trailing_slash,
+)
+from oauth_server.log import failure, logger, outcome
+from oauth_server.signin import LOGIN_LIFETIME_SECONDS, SignInError, UpstreamSignIn
+
+app = APIGatewayHttpResolver()
+
+
+@cache
+def upstream() -> UpstreamSignIn:
+    return UpstreamSignIn(settings())
+
+
+def _return_to(params: dict[str, str]) -> str:
+    target = params.get("return_to", "")
+    return target if is_local_path(target) else "/app/admin/oauth-client-apps/"
+
+
+@app.get("/oauth/v1/login")
+def login() -> Response:
+    params, _ = single_values(query_pairs(app.current_event.raw_event))
+    pending = upstream().start(_return_to(params))
+    cookie = browser.login_cookie(pending.verifier, LOGIN_LIFETIME_SECONDS)
+    outcome("signin.started")
+    return redirect(pending.redirect_url, cookies=[cookie])
+
+
+@app.get("/oauth/v1/callback")
+def callback() -> Response:
+    event = app.current_event.raw_event
+    params, _ = single_values(query_pairs(event))
+    session, return_to = upstream().finish(params, browser.login_binding(event))
+    outcome("signin.completed", sub=session.sub, is_admin=session.is_admin)
+    cookies = [browser.session_cookie(session), browser.expired_cookie(browser.LOGIN_COOKIE)]
+    return redirect(return_to, status=303, cookies=cookies)
+
+
+@app.post("/oauth/v1/logout")
+def logout() -> Response:
+    event = app.current_event.raw_event
+    session = browser.read_session(event)
+    form, _ = single_values(form_pairs(event))
+    presented = form.get("csrf_token") or app.current_event.headers.get("x-csrf-token")
+    # A forged cross-site POST must not sign anyone out; without a session there is nothing
+    # to end, so it is safe to answer as if it worked.
+    if session and not session.csrf_matches(presented):
+        return html_page(403, "Sign-out refused", "The sign-out form has expired. Reload the "
+                         "page and try again.")
+    if session:
+        outcome("signin.ended", sub=session.sub)
+    cookies = [browser.expired_cookie(browser.SESSION_COOKIE)]
+    return redirect("/oauth/v1/logout", status=303, cookies=cookies)
+
+
+@app.get("/oauth/v1/logout")
+def signed_out() -> Response:
+    link = f'<p><a href="{browser.login_url("/app/admin/oauth-client-apps/")}">Sign in</a></p>'
+    return html_page(200, "Signed out", "You have signed out of the authorization server.",
+                     extra=link)
+
+
+@app.exception_handler(SignInError)
+def sign_in_failed(error: SignInError) -> Response:
+    failure("signin.failed", reason=error.reason)
+    link = f'<p><a href="{browser.login_url("/app/admin/oauth-client-apps/")}">Sign in again</a></p>'
+    cookies = [browser.expired_cookie(browser.LOGIN_COOKIE)]
+    return html_page(error.status, "Sign-in failed", str(error), cookies=cookies, extra=link)
+
+
+@app.exception_handler(BadRequest)
+def bad_request(error: BadRequest) -> Response:
+    return html_page(400, "Bad request", str(error))
+
+
+@app.exception_handler(ServiceUnavailable)
+def unavailable(error: ServiceUnavailable) -> Response:
+    failure("aws.unavailable", reason=str(error))
+    return html_page(503, "Temporarily unavailable",
+                     "The service is busy. Please try again in a moment.")
+
+
+@app.not_found
+def not_found(_error) -> Response:
+    return html_page(404, "Not found", "There is no page at this address.")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(strip_trailing_slash(event), context)

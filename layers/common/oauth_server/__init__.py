@@ -1,0 +1,1 @@
+"""The shared package of the authorization server: domain, storage, protocol, sessions."""
