@@ -25,6 +25,9 @@ BUILD_ENV = $(if $(shell command -v pyenv),\
 
 help:
 	@echo "make tools   install the SAM CLI and cfn-lint into $(TOOLS_VENV)"
+	@echo "make run     start the whole system locally on http://127.0.0.1:8000"
+	@echo "make test    run the tests"
+	@echo "make bench   measure AWS round trips and cold-start imports"
 	@echo "make check   lint template.yaml, validate it with SAM, and build it"
 
 tools: $(TOOLS_STAMP)
@@ -65,3 +68,14 @@ $(VENV_STAMP): requirements-dev.txt layers/common/requirements.txt
 # stopped by Ctrl-C.
 run: .venv
 	.venv/bin/python -m local
+
+# ---------------------------------------------------------------- tests and measurements
+.PHONY: test bench
+
+# Unit and functional tests against moto, and integration tests that start the local stack.
+test: .venv
+	.venv/bin/python -m pytest
+
+# AWS round trips and cold-start imports, as ratios within one run (DESIGN.md budgets).
+bench: .venv
+	.venv/bin/python bench/cold_start.py

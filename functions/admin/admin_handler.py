@@ -7,6 +7,7 @@ from functools import cache
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
+import admin_console
 from oauth_server import browser
 from oauth_server.aws import ServiceUnavailable
 from oauth_server.client_admin import ClientAdmin
@@ -138,6 +139,16 @@ def delete_client(client_id: str) -> Response:
     actor = administrator()
     admin().delete(client_id, actor.sub)
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
+
+
+@app.get("/app/admin/oauth-client-apps")
+def console() -> Response:
+    session = browser.read_session(app.current_event.raw_event)
+    if session is None:
+        return admin_console.sign_in_first()
+    if not session.is_admin:
+        return admin_console.not_an_admin(session)
+    return admin_console.client_list(session, admin().newest_first())
 
 
 def error_response(error: ApiError) -> Response:
