@@ -27,7 +27,7 @@ help:
 	@echo "make tools   install the SAM CLI and cfn-lint into $(TOOLS_VENV)"
 	@echo "make run     start the whole system locally on http://127.0.0.1:8000"
 	@echo "make test    run the tests"
-	@echo "make bench   measure AWS round trips and cold-start imports"
+	@echo "make bench   measure cold-start imports against the budget"
 	@echo "make check   lint template.yaml, validate it with SAM, and build it"
 
 tools: $(TOOLS_STAMP)
@@ -76,6 +76,6 @@ run: .venv
 test: .venv
 	.venv/bin/python -m pytest
 
-# AWS round trips and cold-start imports, as ratios within one run (DESIGN.md budgets).
+# Cold-start imports of each handler, as ratios within one run (DESIGN.md budgets).
 bench: .venv
 	.venv/bin/python bench/cold_start.py
