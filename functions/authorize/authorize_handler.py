@@ -1,5 +1,6 @@
 """The front channel: sign-in through the upstream provider, and sign-out."""
 
+import html
 from functools import cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -23,6 +24,9 @@ from oauth_server.signin import LOGIN_LIFETIME_SECONDS, SignInError, UpstreamSig
 
 app = APIGatewayHttpResolver()
 
+# Where a sign-in lands when it was not started from a page of this server.
+CONSOLE_PATH = "/app/admin/oauth-client-apps/"
+
 
 @cache
 def upstream() -> UpstreamSignIn:
@@ -31,7 +35,7 @@ def upstream() -> UpstreamSignIn:
 
 def _return_to(params: dict[str, str]) -> str:
     target = params.get("return_to", "")
-    return target if is_local_path(target) else "/app/admin/oauth-client-apps/"
+    return target if is_local_path(target) else CONSOLE_PATH
 
 
 @app.get("/oauth/v1/login")
@@ -70,17 +74,20 @@ def logout() -> Response:
     return redirect("/oauth/v1/logout", status=303, cookies=cookies)
 
 
+def sign_in_link(text: str) -> str:
+    return f'<p><a href="{html.escape(browser.login_url(CONSOLE_PATH))}">{text}</a></p>'
+
+
 @app.get("/oauth/v1/logout")
 def signed_out() -> Response:
-    link = f'<p><a href="{browser.login_url("/app/admin/oauth-client-apps/")}">Sign in</a></p>'
     return html_page(200, "Signed out", "You have signed out of the authorization server.",
-                     extra=link)
+                     extra=sign_in_link("Sign in"))
 
 
 @app.exception_handler(SignInError)
 def sign_in_failed(error: SignInError) -> Response:
     failure("signin.failed", reason=error.reason)
-    link = f'<p><a href="{browser.login_url("/app/admin/oauth-client-apps/")}">Sign in again</a></p>'
+    link = sign_in_link("Sign in again")
     cookies = [browser.expired_cookie(browser.LOGIN_COOKIE)]
     return html_page(error.status, "Sign-in failed", str(error), cookies=cookies, extra=link)
 

@@ -26,6 +26,17 @@ def callback_query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+def change_pending_sign_ins(aws_clients, attribute: str, value: dict) -> None:
+    """Alter what the server remembered of each sign-in in progress."""
+    for item in aws_clients.dynamodb.scan(TableName=settings().codes_table)["Items"]:
+        aws_clients.dynamodb.update_item(
+            TableName=settings().codes_table, Key={"pk": item["pk"]},
+            UpdateExpression="SET #attribute = :value",
+            ExpressionAttributeNames={"#attribute": attribute},
+            ExpressionAttributeValues={":value": value},
+        )
+
+
 def test_login_redirects_to_provider_with_pkce_nonce_and_state(front, provider):
     location = start(front).headers["Location"]
     query = callback_query(location)
@@ -123,12 +134,7 @@ def test_nonce_mismatch_is_refused(front, provider, aws_clients):
     login = start(front)
     callback = callback_query(provider_redirect(login.headers["Location"], "admin"))
     # The ID token carries the nonce of the request; make the remembered one differ.
-    for item in aws_clients.dynamodb.scan(TableName=settings().codes_table)["Items"]:
-        aws_clients.dynamodb.update_item(
-            TableName=settings().codes_table, Key={"pk": item["pk"]},
-            UpdateExpression="SET nonce = :other",
-            ExpressionAttributeValues={":other": {"S": "another-nonce"}},
-        )
+    change_pending_sign_ins(aws_clients, "nonce", {"S": "another-nonce"})
     response = front.with_cookies(login.cookies).get("/oauth/v1/callback", query=callback)
     assert response.status == 400
     assert "could not be verified" in response.body
@@ -161,12 +167,7 @@ def test_denial_at_the_provider_form_ends_in_an_error_page(front, provider):
 def test_expired_pending_sign_in_is_refused(front, provider, aws_clients):
     login = start(front)
     callback = callback_query(provider_redirect(login.headers["Location"], "admin"))
-    for item in aws_clients.dynamodb.scan(TableName=settings().codes_table)["Items"]:
-        aws_clients.dynamodb.update_item(
-            TableName=settings().codes_table, Key={"pk": item["pk"]},
-            UpdateExpression="SET expires_at = :past",
-            ExpressionAttributeValues={":past": {"N": "1"}},
-        )
+    change_pending_sign_ins(aws_clients, "expires_at", {"N": "1"})
     response = front.with_cookies(login.cookies).get("/oauth/v1/callback", query=callback)
     assert response.status == 400
     assert "expired" in response.body

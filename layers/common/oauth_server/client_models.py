@@ -90,20 +90,6 @@ class ClientPatch(BaseModel):
     pkce_required: StrictBool | None = None
 
 
-class ClientView(BaseModel):
-    """A client as the admin API shows it: never its secret."""
-
-    client_id: str
-    name: str
-    client_type: Literal["confidential", "public"]
-    redirect_uris: list[str]
-    access_token_expiry: int
-    refresh_token_expiry: int
-    pkce_required: bool
-    created_at: str
-    updated_at: str
-
-
 class InvalidFields(Exception):
     """A request body broke one or more validation rules; `problems` names each field."""
 
