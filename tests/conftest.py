@@ -79,6 +79,22 @@ def aws_clients(monkeypatch, provider):
 
 
 @pytest.fixture
+def aws_calls(aws_clients) -> list[str]:
+    """The name of every AWS operation the handlers call from now on, in order.
+
+    Counted with botocore's `before-call` hook on the clients the handlers share, so a retry
+    counts once, as one round trip would; DESIGN.md's budgets are held against this list.
+    """
+    from oauth_server import aws
+
+    calls: list[str] = []
+    for client in (aws.dynamodb(), aws.secretsmanager()):
+        client.meta.events.register(
+            "before-call.*.*", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+@pytest.fixture
 def gateway(aws_clients):
     resolver = aws_clients.resolver
     functions = functions_from_template(TEMPLATE, resolver, ROOT)

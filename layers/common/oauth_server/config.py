@@ -27,6 +27,7 @@ class Settings:
     upstream_client_id: str
     upstream_client_secret_arn: str
     admin_group: str = "oauth-admins"
+    scopes_supported: tuple[str, ...] = ()  # empty: any scope is accepted
     refresh_reuse_grace_seconds: int = 120
     session_lifetime_seconds: int = 28_800
 
@@ -89,6 +90,7 @@ def settings() -> Settings:
         upstream_client_id=_require("UPSTREAM_CLIENT_ID"),
         upstream_client_secret_arn=_require("UPSTREAM_CLIENT_SECRET_ARN"),
         admin_group=os.environ.get("ADMIN_GROUP", "").strip() or "oauth-admins",
+        scopes_supported=tuple(os.environ.get("SCOPES_SUPPORTED", "").split()),
         refresh_reuse_grace_seconds=_integer("REFRESH_REUSE_GRACE_SECONDS", 120, 0, 300),
         session_lifetime_seconds=_integer("SESSION_LIFETIME_SECONDS", 28_800, 300, 86_400),
     )
