@@ -5,7 +5,10 @@ machine, with moto standing in for AWS and oidc-provider-mock for the sign-in pr
     intrinsics   evaluates Ref, Fn::Sub, Fn::If... against local values
     parameters   template parameters, and settings given in the environment
     resources    tables, secrets and the functions' environment, made from the template
-    functions    imports and invokes the handlers as Lambda would
+    aws          moto's server, answering one request at a time as DynamoDB would
+    functions    the template's functions, and running one in this process (for tests)
+    environments each function in worker processes, as Lambda's execution environments
+    worker       the worker process: imports a handler once and handles events one at a time
     routes       the HTTP API's route table, matched as API Gateway matches it
     events       requests as payload 2.0 events, handler results as responses
     gateway      the HTTP server in front of it all

@@ -1,8 +1,10 @@
 """`python -m local` (what `make run` runs): the local stack, until Ctrl-C.
 
 PORT (default 8000) is the issuer's port; PROVIDER_PORT (9400) the sign-in provider's;
-MOTO_PORT (a free one) moto's. Any other variable named after a template parameter, or after
-a function variable set from one (REFRESH_REUSE_GRACE_SECONDS=30), is a setting.
+MOTO_PORT (a free one) moto's. LOCAL_CONCURRENCY (10) is how many execution environments,
+each a process, one function may run at once. Any other variable named after a template
+parameter, or after a function variable set from one (REFRESH_REUSE_GRACE_SECONDS=30), is a
+setting.
 """
 
 import os
@@ -12,7 +14,7 @@ import sys
 from local.intrinsics import TemplateError
 from local.parameters import SettingError
 from local.provider import ADMIN_SUBJECT, ProviderError
-from local.stack import Stack, start
+from local.stack import CONCURRENCY, Stack, start
 
 
 def main() -> int:
@@ -20,7 +22,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack = start(port=_port("PORT", 8000), provider_port=_port("PROVIDER_PORT", 9400),
-                      moto_port=_port("MOTO_PORT", 0))
+                      moto_port=_port("MOTO_PORT", 0), concurrency=_concurrency())
     except (TemplateError, SettingError, ProviderError, OSError) as error:
         print(f"local stack not started: {error}", file=sys.stderr)
         return 2
@@ -47,6 +49,16 @@ def _port(name: str, default: int) -> int:
         return default
     if not value.isdigit() or not 0 <= int(value) <= 65535:
         raise SystemExit(f"local stack not started: {name} must be a port number, not {value!r}")
+    return int(value)
+
+
+def _concurrency() -> int:
+    value = os.environ.get("LOCAL_CONCURRENCY", "")
+    if not value:
+        return CONCURRENCY
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit("local stack not started: LOCAL_CONCURRENCY must be a whole number "
+                         f"of at least 1, not {value!r}")
     return int(value)
 
 

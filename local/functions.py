@@ -1,22 +1,24 @@
-"""The template's functions, run in this process the way Lambda runs them.
+"""The template's functions, and a way to run them in this process.
 
-Each function is imported once, on its first request (its cold start), from the CodeUri and the
-layer ContentUri the template names, and handles one event at a time: Lambda gives every
+A Function is what the template says of one function: its handler, its code and layer
+directories, its name, memory and timeout. Function.invoke runs it in this process, imported
+on its first request (its cold start) and handling one event at a time: Lambda gives every
 execution environment one event at a time, and handlers may keep state in module globals that
-is not safe to share between threads.
+is not safe to share between threads. That is what tests with a fake handler or moto's
+in-process mock need; the local stack runs each function in worker processes instead
+(local.environments), so that simultaneous requests meet as they would in production.
 """
 
-import importlib
 import sys
 import threading
-import time
-import uuid
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from local.intrinsics import Resolver, TemplateError
 from local.resources import FUNCTION, exists
+from local.worker import LambdaContext, load
 
 
 class FunctionTimeout(Exception):
@@ -24,7 +26,11 @@ class FunctionTimeout(Exception):
 
 
 class HandlerError(Exception):
-    """The handler (or its import) raised; the original exception is the cause."""
+    """The handler or its import raised, or its process died; `report` is what Lambda logs."""
+
+    def __init__(self, logical_id: str, report: str):
+        super().__init__(logical_id)
+        self.report = report
 
 
 @dataclass
@@ -52,42 +58,35 @@ class Function:
         if worker.is_alive():
             raise FunctionTimeout(f"{self.logical_id} did not answer in {wait_s:g} s")
         if "error" in outcome:
-            raise HandlerError(self.logical_id) from outcome["error"]
+            error = outcome["error"]
+            report = "".join(traceback.format_exception(error))
+            raise HandlerError(self.logical_id, report) from error
         return outcome["result"]
+
+    def spec(self) -> dict:
+        """What a worker process needs to import and call this function (see local.worker)."""
+        return {"handler": self.handler, "code_dirs": [str(d) for d in self.code_dirs],
+                "name": self.name, "arn": self.arn, "memory_mb": self.memory_mb,
+                "timeout_s": self.timeout_s}
+
+    def _context(self) -> LambdaContext:
+        return LambdaContext(self.name, self.arn, self.memory_mb, self.timeout_s)
 
     def _run(self, event: dict, outcome: dict) -> None:
         with self._lock:
             try:
                 entry = self._load()
-                outcome["result"] = entry(event, LambdaContext(self))
+                outcome["result"] = entry(event, self._context())
             except BaseException as error:  # the gateway answers 500, as for a crash
                 outcome["error"] = error
 
     def _load(self) -> Callable:
         if self.entry is None:
-            module_name, _, attribute = self.handler.rpartition(".")
             # Lambda puts the function's code and its layers ahead of the standard library.
             missing = [str(d) for d in self.code_dirs if str(d) not in sys.path]
             sys.path[0:0] = missing
-            self.entry = getattr(importlib.import_module(module_name), attribute)
+            self.entry = load(self.handler)
         return self.entry
-
-
-class LambdaContext:
-    """The context object Lambda passes; the attributes Powertools and handlers read."""
-
-    def __init__(self, function: Function):
-        self.function_name = function.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = function.arn
-        self.memory_limit_in_mb = function.memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function.name}"
-        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
-        self._deadline = time.monotonic() + function.timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def functions_from_template(template: Mapping, resolver: Resolver, root: Path) -> dict:

@@ -10,10 +10,10 @@ import json
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from local.environments import PooledFunction
 from local.events import (HttpRequest, InvalidResponse, Response, build_event,
                           error_response, new_request_id, to_response)
 from local.functions import Function, FunctionTimeout, HandlerError
@@ -27,7 +27,7 @@ INTEGRATION_TIMEOUT_S = 30
 
 
 class Gateway:
-    def __init__(self, routes: RouteTable, functions: Mapping[str, Function],
+    def __init__(self, routes: RouteTable, functions: Mapping[str, Function | PooledFunction],
                  quiet: bool = False, wait_s: float = INTEGRATION_TIMEOUT_S):
         self.routes = routes
         self.functions = functions
@@ -63,7 +63,7 @@ class Gateway:
             return error_response(503, "Service Unavailable")
         except HandlerError as error:
             # The developer's console gets what CloudWatch would; the client gets a bare 500.
-            traceback.print_exception(error.__cause__, file=sys.stderr)
+            print(error.report.rstrip("\n"), file=sys.stderr, flush=True)
             return error_response(500, "Internal Server Error")
         except InvalidResponse as error:
             print(f"{function_id} returned an invalid response: {error}", file=sys.stderr)
@@ -136,6 +136,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 class GatewayServer(ThreadingHTTPServer):
     """Binds at creation, so a port in use fails before anything else starts; serves on start."""
+
+    # API Gateway takes every connection. socketserver's backlog of 5 resets some of twenty
+    # simultaneous clients whenever the accepting thread is slow to run (a busy machine).
+    request_queue_size = 128
 
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 8000):
         super().__init__((host, port), _RequestHandler)

@@ -1,9 +1,10 @@
 """Starts and stops the whole local stack in this process, or in a child process.
 
 start() brings up, in order: moto, the template's tables and secrets in it, the mock OpenID
-Connect provider, the functions' environment, and the gateway. A failure at any step stops
-what was already started, and stop() undoes everything, os.environ included, so tests can
-start and stop stacks one after another.
+Connect provider, the functions' environment, and the gateway. Each function runs in worker
+processes started on demand (local.environments), which inherit that environment. A failure at
+any step stops what was already started, and stop() undoes everything, worker processes and
+os.environ included, so tests can start and stop stacks one after another.
 """
 
 import logging
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
+from local.aws import MotoServer
 from local.cfn_yaml import load_template
+from local.environments import PooledFunction
 from local.functions import functions_from_template
 from local.gateway import Gateway, GatewayServer
 from local.provider import Provider
@@ -31,6 +33,7 @@ from local.routes import RouteTable
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 UPSTREAM_CLIENT_ID = "oauth-server-local"
+CONCURRENCY = 10  # execution environments per function: enough for a race, few for 2 cores
 
 # Variables that would point a handler at real AWS, or at another endpoint, instead of moto.
 _AWS_VARIABLES_DROPPED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
@@ -41,18 +44,20 @@ _AWS_VARIABLES_DROPPED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOK
 class Stack:
     """A running local stack; the URLs and names tests and developers need."""
 
-    def __init__(self, template: Mapping, settings: Mapping[str, str], quiet: bool):
+    def __init__(self, template: Mapping, settings: Mapping[str, str], quiet: bool,
+                 concurrency: int):
         self.template = template
         self.resolver = local_resolver(template, settings)  # refuses bad settings first
         functions = functions_from_template(template, self.resolver, ROOT)
-        self.gateway = Gateway(RouteTable.from_template(template, self.resolver), functions,
-                               quiet=quiet)
+        self.functions = {i: PooledFunction(f, concurrency) for i, f in functions.items()}
+        self.gateway = Gateway(RouteTable.from_template(template, self.resolver),
+                               self.functions, quiet=quiet)
         self.tables: dict[str, str] = {}
         self.secrets: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self._quiet = quiet
         self._saved_environ = dict(os.environ)
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: MotoServer | None = None
         self._provider: Provider | None = None
         self._server: GatewayServer | None = None
 
@@ -74,8 +79,7 @@ class Stack:
 
     @property
     def endpoint_url(self) -> str:
-        host, port = self._moto.get_host_and_port()
-        return f"http://{host}:{port}"
+        return self._moto.endpoint_url
 
     def _start(self, port: int, provider_port: int, moto_port: int) -> None:
         try:
@@ -96,7 +100,7 @@ class Stack:
 
     def _start_moto(self, moto_port: int) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self._moto = MotoServer(port=moto_port)
         self._moto.start()
         _point_aws_at(self.endpoint_url)
 
@@ -106,10 +110,13 @@ class Stack:
                                       self.resolver)
 
     def stop(self) -> None:
-        """Stops the gateway, the provider and moto, and restores os.environ."""
-        for part in (self._server, self._provider):
-            if part is not None:
-                part.stop()
+        """Stops the gateway, the workers, the provider and moto, and restores os.environ."""
+        if self._server is not None:
+            self._server.stop()
+        for function in self.functions.values():
+            function.close()
+        if self._provider is not None:
+            self._provider.stop()
         if self._moto is not None:
             # moto keeps its state in this process, not in the server: forget it, as a new
             # process would, so that the next stack starts empty.
@@ -148,15 +155,15 @@ def _point_aws_at(endpoint_url: str) -> None:
 
 def start(port: int = 8000, provider_port: int = 9400, moto_port: int = 0,
           settings: Mapping[str, str] | None = None, template_path: Path = TEMPLATE,
-          quiet: bool = False) -> Stack:
+          quiet: bool = False, concurrency: int = CONCURRENCY) -> Stack:
     """Starts the stack in this process; port 0 picks a free port (not for the provider).
 
     `settings` are the developer's settings (default: os.environ), applied as the template's
-    parameters would be. Handlers run in this process and read os.environ, so one stack at a
-    time.
+    parameters would be. Workers inherit os.environ, which the stack changes, so one stack at
+    a time. Each function runs in up to `concurrency` worker processes at once.
     """
     stack = Stack(load_template(template_path),
-                  os.environ if settings is None else settings, quiet)
+                  os.environ if settings is None else settings, quiet, concurrency)
     try:
         stack._start(port, provider_port, moto_port)
     except BaseException:
@@ -207,6 +214,10 @@ class ChildStack:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     @property
     def returncode(self) -> int | None:

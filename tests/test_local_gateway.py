@@ -3,7 +3,10 @@
 import base64
 import json
 import os
+import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -246,6 +249,30 @@ def test_server_source_ip_is_socket_peer_and_cookies_stay_separate():
     assert response.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
 
 
+def test_server_answers_every_one_of_many_simultaneous_clients():
+    def busy(event, context):
+        sum(range(200_000))  # holds the interpreter, as a busy stack does
+        return {"statusCode": 200}
+
+    server = GatewayServer(_gateway(busy), port=0)
+    server.start()
+    start = threading.Barrier(40)
+
+    def post(_):
+        start.wait()
+        try:
+            return requests.post(f"{server.url}/x/", data={"a": "b"}, timeout=30).status_code
+        except requests.ConnectionError as error:
+            return repr(error)
+
+    try:
+        with ThreadPoolExecutor(40) as executor:
+            outcomes = list(executor.map(post, range(40)))
+    finally:
+        server.stop()
+    assert outcomes == [200] * 40
+
+
 # ---------------------------------------------------------------- settings and resources
 
 SETTINGS_TEMPLATE = {
@@ -334,6 +361,22 @@ def test_stack_starts_again_in_the_same_process_with_empty_state():
             dynamodb.put_item(TableName=stack.tables["ClientsTable"], Item={"pk": {"S": "x"}})
 
 
+def _children(pid: int) -> dict[int, str]:
+    """Process id -> command line, for each process `pid` started."""
+    listing = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)],
+                             capture_output=True, text=True).stdout
+    return {int(pid): args for pid, args in (line.split(None, 1) for line in
+                                             listing.splitlines())}
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 @pytest.mark.integration
 def test_child_stack_stops_with_ctrl_c_and_leaves_nothing_running():
     child = spawn(settings={"REFRESH_REUSE_GRACE_SECONDS": "30"})
@@ -342,9 +385,17 @@ def test_child_stack_stops_with_ctrl_c_and_leaves_nothing_running():
         login = requests.get(f"{child.issuer}/oauth/v1/login/", allow_redirects=False,
                              timeout=5)
         assert login.headers["Location"].startswith(f"{child.provider_issuer}/")
+        # Simultaneous requests each get an execution environment, a process of its own.
+        metadata = f"{child.issuer}/.well-known/oauth-authorization-server"
+        with ThreadPoolExecutor(4) as executor:
+            answers = list(executor.map(lambda _: requests.get(metadata, timeout=30), range(4)))
+        assert [answer.status_code for answer in answers] == [200] * 4
+        children = _children(child.pid)
+        assert sum("worker.py TokenFunction" in args for args in children.values()) >= 2
     finally:
         child.stop()
     assert child.returncode == 0
+    assert [args for pid, args in children.items() if _running(pid)] == []
     for url in (child.issuer, child.provider_issuer, child.endpoint_url):
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)

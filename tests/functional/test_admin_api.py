@@ -1,13 +1,11 @@
 """The admin API of SPEC.md §4, through the real handler, against moto."""
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from oauth_server.client_secrets import SecretStore
-from oauth_server.clients import Client, ClientStore, NameTaken, new_client_id, now_rfc3339
 from oauth_server.config import settings
 
 NEW_CLIENT = {
@@ -322,26 +320,3 @@ def test_console_lists_clients_escaped(api):
     assert "<b>Bold</b>" not in response.body
     assert response.headers["X-Frame-Options"] == "DENY"
 
-
-def test_racing_creates_claim_a_name_once(aws_clients):
-    """Many processes creating one name at the same instant: the transaction lets one in."""
-    store = ClientStore(settings().clients_table, aws_clients.dynamodb)
-    start = threading.Barrier(8)
-
-    def attempt(index: int) -> str:
-        now = now_rfc3339()
-        client = Client(client_id=new_client_id(), name="Race" if index % 2 else "RACE",
-                        client_type="public", redirect_uris=["https://a.example/cb"],
-                        access_token_expiry=3_600, refresh_token_expiry=2_592_000,
-                        pkce_required=True, created_at=now, updated_at=now)
-        start.wait()
-        try:
-            store.create(client)
-            return "created"
-        except NameTaken:
-            return "name taken"
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(attempt, range(8)))
-    assert sorted(outcomes) == ["created"] + ["name taken"] * 7
-    assert len(store.newest_first()) == 1

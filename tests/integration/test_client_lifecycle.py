@@ -1,8 +1,8 @@
 """The whole system over real HTTP: `python -m local`, sign-in through the provider's own
 form, and the admin API's client lifecycle."""
 
-from html.parser import HTMLParser
-from urllib.parse import urljoin
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -11,6 +11,7 @@ import requests
 from local.resources import STACK_NAME
 from local.stack import spawn
 from oauth_server.client_secrets import SecretStore
+from tests.integration.person import sign_in_at_provider
 
 pytestmark = pytest.mark.integration
 
@@ -23,30 +24,12 @@ def stack():
     assert child.returncode == 0
 
 
-class FormReader(HTMLParser):
-    """The first form of a page: its action and the names of its inputs."""
-
-    def __init__(self):
-        super().__init__()
-        self.action, self.inputs = None, []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action") or ""
-        elif tag == "input" and self.action is not None and attrs.get("name"):
-            self.inputs.append(attrs["name"])
-
-
 def sign_in(stack, subject: str, return_to: str = "/api/v1/session") -> requests.Session:
     """What a person does in the browser: open sign-in, type a subject, submit."""
     browser = requests.Session()
     page = browser.get(f"{stack.issuer}/oauth/v1/login/", params={"return_to": return_to})
     assert page.status_code == 200 and page.url.startswith(stack.provider_issuer)
-    form = FormReader()
-    form.feed(page.text)
-    assert "sub" in form.inputs, "the provider's form asks for the subject"
-    landed = browser.post(urljoin(page.url, form.action), data={"sub": subject})
+    landed = sign_in_at_provider(browser, page, subject)
     assert landed.url == stack.issuer + return_to
     return browser
 
@@ -70,7 +53,7 @@ def test_console_signs_in_and_comes_back(stack):
     browser = requests.Session()
     page = browser.get(stack.console_url)
     assert page.url.startswith(stack.provider_issuer)
-    landed = browser.post(page.url, data={"sub": "admin"})
+    landed = sign_in_at_provider(browser, page, "admin")
     assert landed.url == stack.console_url
     assert "OAuth Client Applications" in landed.text
 
@@ -119,6 +102,26 @@ def test_client_lifecycle(stack):
     assert browser.delete(f"{api}/oauth-clients/{client_id}", headers=csrf).status_code == 204
     assert browser.get(f"{api}/oauth-clients/{client_id}").status_code == 404
     assert browser.get(f"{api}/oauth-clients").json()["items"] == []
+
+
+def test_simultaneous_creates_with_one_name_one_wins(stack):
+    """Separate execution environments racing for one name: the transaction lets one in."""
+    browser = sign_in(stack, "admin")
+    csrf = {"X-CSRF-Token": browser.get(f"{stack.admin_api_url}/session").json()["csrf_token"]}
+    start = threading.Barrier(8)
+
+    def create(index: int) -> int:
+        start.wait()
+        return browser.post(f"{stack.admin_api_url}/oauth-clients", headers=csrf, json={
+            "name": "Race" if index % 2 else "RACE", "client_type": "public",
+            "redirect_uris": ["http://127.0.0.1/cb"],
+        }, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(create, range(8)))
+    assert sorted(statuses) == [201] + [409] * 7
+    listed = browser.get(f"{stack.admin_api_url}/oauth-clients").json()["items"]
+    assert len([c for c in listed if c["name"].lower() == "race"]) == 1
 
 
 def test_trailing_slash_and_unknown_routes_behave_as_api_gateway(stack):
