@@ -38,11 +38,13 @@ def _forget_process_state():
     """What a warm Lambda keeps between requests; each test starts a cold process."""
     import admin_handler
     import authorize_handler
+    import token_handler
 
     from oauth_server import aws, browser, config, id_tokens, signin
 
     for cached in (config.settings, aws.dynamodb, aws.secretsmanager, browser.signing_key,
-                   admin_handler.admin, authorize_handler.upstream, signin.provider_metadata):
+                   admin_handler.admin, authorize_handler.upstream, authorize_handler.endpoint,
+                   signin.provider_metadata, token_handler.endpoints):
         cached.cache_clear()
     id_tokens._key_sets.clear()
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from . import client_secrets
 from .client_models import ClientCreate, ClientPatch, FieldProblem, InvalidFields
-from .clients import Client, ClientNotFound, ClientStore, new_client_id, now_rfc3339
+from .clients import (Client, ClientNotFound, ClientStore, new_client_id, now_rfc3339,
+                      plausible_client_id)
 from .client_secrets import SecretStore
 from .log import audit, failure
 
@@ -28,7 +29,7 @@ class ClientAdmin:
         return self._clients.newest_first()
 
     def get(self, client_id: str) -> Client:
-        client = self._clients.get(client_id) if _plausible_id(client_id) else None
+        client = self._clients.get(client_id) if plausible_client_id(client_id) else None
         if client is None:
             raise ClientNotFound(client_id)
         return client
@@ -92,8 +93,3 @@ class ClientAdmin:
         except Exception as error:
             failure("client.secret_orphaned", client_id=client.client_id,
                     secret=self._secrets.name(client.client_id), reason=type(error).__name__)
-
-
-def _plausible_id(client_id: str) -> bool:
-    # Anything else cannot exist; refusing it early keeps junk out of DynamoDB keys.
-    return 0 < len(client_id) <= 128 and client_id.isascii() and client_id.isalnum()

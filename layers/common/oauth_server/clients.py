@@ -73,7 +73,12 @@ class Client:
         return shown
 
 
-def _client_key(client_id: str) -> dict:
+def plausible_client_id(client_id: str) -> bool:
+    # Anything else cannot exist; refusing it early keeps junk out of DynamoDB keys.
+    return 0 < len(client_id) <= 128 and client_id.isascii() and client_id.isalnum()
+
+
+def client_key(client_id: str) -> dict:
     return {"pk": {"S": f"client#{client_id}"}}
 
 
@@ -85,10 +90,10 @@ def _to_item(client: Client) -> dict:
     values = {k: v for k, v in asdict(client).items() if v is not None}
     values["entity"] = "client"
     item = {k: _serialize(v) for k, v in values.items()}
-    return {**item, **_client_key(client.client_id)}
+    return {**item, **client_key(client.client_id)}
 
 
-def _from_item(item: dict) -> Client:
+def from_item(item: dict) -> Client:
     values = {k: _deserialize(v) for k, v in item.items()}
     fields = Client.__dataclass_fields__
     client = Client(**{k: v for k, v in values.items() if k in fields})
@@ -108,11 +113,11 @@ class ClientStore:
 
     def get(self, client_id: str) -> Client | None:
         response = self._call(
-            "get_item", TableName=self._table, Key=_client_key(client_id),
+            "get_item", TableName=self._table, Key=client_key(client_id),
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return _from_item(item) if item else None
+        return from_item(item) if item else None
 
     def newest_first(self) -> list[Client]:
         """Every client, newest first."""
@@ -126,7 +131,7 @@ class ClientStore:
         clients = []
         while True:
             response = self._call("query", **query)
-            clients += [_from_item(item) for item in response.get("Items", [])]
+            clients += [from_item(item) for item in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:
                 return clients
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -171,7 +176,7 @@ class ClientStore:
             self._call(
                 "update_item",
                 TableName=self._table,
-                Key=_client_key(client_id),
+                Key=client_key(client_id),
                 UpdateExpression="SET secret_version = :version, updated_at = :now",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={
@@ -188,7 +193,7 @@ class ClientStore:
         items = [
             {"Delete": {
                 "TableName": self._table,
-                "Key": _client_key(client.client_id),
+                "Key": client_key(client.client_id),
                 "ConditionExpression": "attribute_exists(pk)",
             }},
             self._release_name(client),

@@ -63,3 +63,37 @@ def _host(netloc: str) -> str:
 def is_loopback(uri: str) -> bool:
     parts = urlsplit(uri)
     return parts.scheme.lower() == "http" and _host(parts.netloc) in LOOPBACK_HOSTS
+
+
+# RFC 8252 §7.3: a native app listens on whatever loopback port is free at the time.
+_LOOPBACK_NETLOC = re.compile(r"^(localhost|127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?$", re.I)
+
+
+def is_registered(presented: str, registered: list[str]) -> bool:
+    """Whether `presented` may receive the response (RFC 9700 §4.1.3, RFC 8252 §7.3).
+
+    Exact string comparison, except that an http loopback URI matches a registered one on
+    any port: everything else (host, path, query) must still be equal.
+    """
+    if presented in registered:
+        return True
+    loopback = _loopback_without_port(presented)
+    return loopback is not None and any(
+        _loopback_without_port(uri) == loopback for uri in registered
+    )
+
+
+def _loopback_without_port(uri: str) -> tuple[str, str, str] | None:
+    """Host, path and query of an http loopback URI; None for any other URI."""
+    if _UNSAFE.search(uri) or "#" in uri:
+        return None
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    match = _LOOPBACK_NETLOC.match(parts.netloc)
+    if parts.scheme.lower() != "http" or not match:
+        return None
+    if match.group(2) and not 0 < int(match.group(2)) <= 65_535:
+        return None
+    return match.group(1).lower(), parts.path, parts.query

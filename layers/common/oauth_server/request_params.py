@@ -32,7 +32,10 @@ def check_scopes(scopes: list[str], supported: tuple[str, ...]) -> None:
 
 
 def normalise_resource(value: str) -> str:
-    """A resource indicator (RFC 8707 §2): absolute URI, no fragment; `https://a/` is `https://a`."""
+    """A resource indicator (RFC 8707 §2): an absolute URI without a fragment.
+
+    A bare origin with or without its trailing "/" is one resource: `https://a/` is `https://a`.
+    """
     if len(value) > MAX_RESOURCE_LENGTH:
         raise InvalidParameter("a resource is longer than 2000 characters")
     try:
