@@ -3,12 +3,12 @@
 import base64
 import hashlib
 import secrets
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from botocore.exceptions import ClientError
 
+from local.harness import FormReader
 from oauth_server import aws
 from oauth_server.config import settings
 
@@ -93,24 +93,10 @@ def consent_path(reply) -> str:
     return location(reply).removeprefix(settings().issuer)
 
 
-class _FormReader(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.buttons: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: v or "" for k, v in attrs}
-        if tag == "input" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value", "")
-        elif tag == "button" and attrs.get("name"):
-            self.buttons.append((attrs["name"], attrs.get("value", "")))
-
-
 def consent_form(page) -> dict[str, str]:
     """The hidden fields of the consent page's form."""
     assert page.status == 200, (page.status, page.body[:500])
-    reader = _FormReader()
+    reader = FormReader()
     reader.feed(page.body)
     assert ("decision", "approve") in reader.buttons and ("decision", "deny") in reader.buttons
     return reader.fields

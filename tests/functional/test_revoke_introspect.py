@@ -5,25 +5,9 @@ import pytest
 from oauth_server import grants
 from oauth_server.config import settings
 from tests.functional.token_flows import (
-    INTROSPECT, OTHER_RESOURCE, RESOURCE, REVOKE, assert_error, assert_no_store, basic,
+    active, INTROSPECT, OTHER_RESOURCE, RESOURCE, REVOKE, assert_error, assert_no_store, basic,
     frozen_clock, oauth_client, stored_token, token_pks,
 )
-
-
-@pytest.fixture
-def client(api):
-    return oauth_client(api)
-
-
-@pytest.fixture
-def resource_server(api):
-    return oauth_client(api, name="Resource server")
-
-
-def active(resource_server, token: str) -> bool:
-    reply = resource_server.introspect(token)
-    assert reply.status == 200, reply.body
-    return reply.json["active"]
 
 
 def tokens_table_items(aws_clients) -> list[dict]:

@@ -11,26 +11,10 @@ from oauth_server.config import settings
 from oauth_server.tokens import TokenStore
 from tests.functional.flows import s256
 from tests.functional.token_flows import (
-    CHALLENGE, OTHER_RESOURCE, RESOURCE, TOKEN, VERIFIER, OAuthClient, assert_error,
+    active, CHALLENGE, OTHER_RESOURCE, RESOURCE, TOKEN, VERIFIER, OAuthClient, assert_error,
     assert_no_store, basic, failing, frozen_clock, oauth_client, percent_encode_all,
     stored_code, token_pks, write_code,
 )
-
-
-@pytest.fixture
-def client(api):
-    return oauth_client(api)
-
-
-@pytest.fixture
-def resource_server(api):
-    return oauth_client(api, name="Resource server")
-
-
-def active(resource_server, token: str) -> bool:
-    reply = resource_server.introspect(token)
-    assert reply.status == 200, reply.body
-    return reply.json["active"]
 
 
 def messages(caplog) -> list[str]:

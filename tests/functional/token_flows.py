@@ -177,3 +177,10 @@ def assert_error(reply, status: int, error: str) -> None:
     assert reply.status == status, (reply.status, reply.body)
     assert reply.json["error"] == error, reply.body
     assert_no_store(reply)
+
+
+def active(resource_server: OAuthClient, token: str) -> bool:
+    """What introspection says of `token`, asked by a resource server."""
+    reply = resource_server.introspect(token)
+    assert reply.status == 200, reply.body
+    return reply.json["active"]
