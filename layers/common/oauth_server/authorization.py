@@ -43,6 +43,12 @@ from .grants import (
 )
 from .http import single_values
 from .log import failure, outcome
+from .oauth_errors import (
+    ConsentRequiredError,
+    InvalidTargetError,
+    LoginRequiredError,
+    TemporarilyUnavailableError,
+)
 from .redirect_uris import is_registered
 from .sessions import Session
 
@@ -65,24 +71,6 @@ class ErrorPage(Exception):
         super().__init__(message)
         self.reason = reason  # for the log line only
         self.status = status
-
-
-# Codes authlib has no class for in its OAuth 2 errors. (Its OpenID Connect errors module has
-# login_required and consent_required, but importing it costs about 90 ms of cold start.)
-class InvalidTargetError(OAuth2Error):
-    error = "invalid_target"  # RFC 8707 §2
-
-
-class LoginRequiredError(OAuth2Error):
-    error = "login_required"  # OpenID Connect Core §3.1.2.6
-
-
-class ConsentRequiredError(OAuth2Error):
-    error = "consent_required"  # OpenID Connect Core §3.1.2.6
-
-
-class TemporarilyUnavailableError(OAuth2Error):
-    error = "temporarily_unavailable"  # RFC 6749 §4.1.2.1
 
 
 def describe(kind: type[OAuth2Error], description: str) -> OAuth2Error:
