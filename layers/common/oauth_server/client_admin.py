@@ -92,4 +92,4 @@ class ClientAdmin:
             self._secrets.delete(client.client_id)
         except Exception as error:
             failure("client.secret_orphaned", client_id=client.client_id,
-                    secret=self._secrets.name(client.client_id), reason=type(error).__name__)
+                    secret_name=self._secrets.name(client.client_id), reason=type(error).__name__)
