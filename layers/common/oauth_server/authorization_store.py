@@ -91,12 +91,13 @@ class AuthorizationStore:
                 code: str, record: AuthorizationCode, consent: Consent) -> None:
         """Answer the request with a code and remember the consent, all or nothing."""
         consent_item = to_item(consent, _consent_key(consent))
-        self._transact([
+        if aws.transact(self._dynamodb, [
             {"Delete": self._answer(request_id, sub, at)},
             {"Put": {"TableName": self._settings.codes_table,
                      "Item": to_item(record, code_key(code))}},
             {"Put": {"TableName": self._settings.tokens_table, "Item": consent_item}},
-        ])
+        ]):
+            raise AlreadyAnswered()
 
     def deny(self, request_id: str, sub: str, at: int) -> None:
         try:
@@ -126,17 +127,6 @@ class AuthorizationStore:
         if response.get("UnprocessedKeys"):
             raise aws.ServiceUnavailable("UnprocessedKeys")
         return response.get("Responses", {})
-
-    def _transact(self, items: list[dict]) -> None:
-        try:
-            self._call("transact_write_items", TransactItems=items)
-        except ClientError as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if "ConditionalCheckFailed" in reasons:
-                raise AlreadyAnswered() from error
-            if aws.error_code(error) == "TransactionCanceledException":
-                raise aws.unavailable(error) from error  # a conflict or throttling: retryable
-            raise
 
     def _call(self, operation: str, **params) -> dict:
         return aws.call(self._dynamodb, operation, **params)

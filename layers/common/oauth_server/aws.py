@@ -69,3 +69,22 @@ def call(client, operation: str, **params) -> dict:
         if is_transient(error):
             raise unavailable(error) from error
         raise
+
+
+def transact(client, items: list[dict]) -> list[str]:
+    """Run one TransactWriteItems, all of it or nothing.
+
+    Returns [] when it was applied, or each item's cancellation reason when a condition
+    failed ("ConditionalCheckFailed" where it did, "None" elsewhere), in the items' order.
+    """
+    try:
+        call(client, "transact_write_items", TransactItems=items)
+        return []
+    except ClientError as error:
+        reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+        if "ConditionalCheckFailed" in reasons:
+            return reasons
+        if error_code(error) == "TransactionCanceledException":
+            # A conflict with a concurrent transaction, or throttling: the caller may retry.
+            raise unavailable(error) from error
+        raise

@@ -7,7 +7,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    Field,
     StrictBool,
     StrictInt,
     StrictStr,

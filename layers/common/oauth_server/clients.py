@@ -102,10 +102,6 @@ def from_item(item: dict) -> Client:
     return client
 
 
-def _cancellation_codes(error: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-
-
 class ClientStore:
     def __init__(self, table: str, client=None):
         self._table = table
@@ -146,7 +142,7 @@ class ClientStore:
             }},
             self._claim_name(client),
         ]
-        codes = self._transact(items)
+        codes = aws.transact(self._dynamodb, items)
         if codes:
             raise NameTaken(client.name) if codes[1] == "ConditionalCheckFailed" else \
                 ConcurrentChange(client.client_id)
@@ -164,7 +160,7 @@ class ClientStore:
         renamed = name_key(updated.name) != name_key(current.name)
         if renamed:
             items += [self._release_name(current), self._claim_name(updated)]
-        codes = self._transact(items)
+        codes = aws.transact(self._dynamodb, items)
         if not codes:
             return updated
         if renamed and codes[2] == "ConditionalCheckFailed":
@@ -198,7 +194,7 @@ class ClientStore:
             }},
             self._release_name(client),
         ]
-        if self._transact(items):
+        if aws.transact(self._dynamodb, items):
             raise self._missing_or_changed(client.client_id)
 
     def _claim_name(self, client: Client) -> dict:
@@ -221,19 +217,6 @@ class ClientStore:
         if self.get(client_id) is None:
             return ClientNotFound(client_id)
         return ConcurrentChange(client_id)
-
-    def _transact(self, items: list[dict]) -> list[str]:
-        """Run a transaction; the cancellation reason codes when a condition failed."""
-        try:
-            self._call("transact_write_items", TransactItems=items)
-            return []
-        except ClientError as error:
-            codes = _cancellation_codes(error)
-            if "ConditionalCheckFailed" in codes:
-                return codes
-            if aws.error_code(error) == "TransactionCanceledException":
-                raise aws.unavailable(error) from error  # conflict or throttling: retryable
-            raise
 
     def _call(self, operation: str, **params) -> dict:
         return aws.call(self._dynamodb, operation, **params)

@@ -16,7 +16,6 @@ from .clients import Client
 from .config import Settings
 from .grants import AuthorizationCode
 
-_CONDITION_FAILED = "ConditionalCheckFailed"
 _STANDS = "attribute_exists(pk) AND attribute_not_exists(revoked_at)"
 
 
@@ -164,7 +163,7 @@ class TokenStore:
                                    "AND expires_at > :now",
             "ExpressionAttributeValues": {":now": _number(now), ":family": {"S": family_id}},
         }}
-        failed = self._transact([
+        failed = aws.transact(self._dynamodb, [
             mark_used,
             self._put(grants.family_key(family_id), family),
             *self._put_tokens(tokens),
@@ -189,7 +188,7 @@ class TokenStore:
                 ":now": _number(now), ":after": _number(replaced_after),
             },
         }}
-        if self._transact([self._family_stands(family_id), replace_old,
+        if aws.transact(self._dynamodb, [self._family_stands(family_id), replace_old,
                            *self._put_tokens(tokens)]):
             raise RotationRefused()
 
@@ -217,7 +216,7 @@ class TokenStore:
             "ConditionExpression": _STANDS,
             "ExpressionAttributeValues": {":now": _number(now)},
         }}
-        return not self._transact([self._family_stands(family_id), revoke])
+        return not aws.transact(self._dynamodb, [self._family_stands(family_id), revoke])
 
     # Helpers ----------------------------------------------------------------------------
 
@@ -267,20 +266,6 @@ class TokenStore:
         if request:
             raise aws.ServiceUnavailable("UnprocessedKeys")
         return found
-
-    def _transact(self, items: list[dict]) -> list[str]:
-        """Run a transaction; the cancellation reasons when a condition failed."""
-        try:
-            self._call("transact_write_items", TransactItems=items)
-            return []
-        except ClientError as error:
-            reasons = [r.get("Code", "None")
-                       for r in error.response.get("CancellationReasons", [])]
-            if _CONDITION_FAILED in reasons:
-                return reasons
-            if aws.error_code(error) == "TransactionCanceledException":
-                raise aws.unavailable(error) from error  # a conflict or throttling: retryable
-            raise
 
     def _call(self, operation: str, **params) -> dict:
         return aws.call(self._dynamodb, operation, **params)
