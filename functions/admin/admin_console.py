@@ -1,21 +1,59 @@
-"""The admin console's pages, rendered on the server.
+"""The admin console: one page and its static files, served from this function's directory.
 
 Signed out, the console sends the person to sign in and back; a person outside the admin
-group gets a page saying so, with a way to sign out. Administrators see the clients and the
-URLs to give to them. Creating and changing clients happens through the admin API.
+group gets a page saying so, with a way to sign out. Administrators get console/index.html,
+whose script does everything else through the admin API (SPEC.md §4 and §5). The page's CSP
+allows no inline script or style, so the page, its script and its stylesheet are files.
 """
 
+import hashlib
 import html
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response
 
 from oauth_server import browser
-from oauth_server.clients import Client
 from oauth_server.config import settings
-from oauth_server.http import html_page, redirect
+from oauth_server.http import HTML_HEADERS, html_page, redirect
 from oauth_server.sessions import Session
 
 CONSOLE_PATH = "/app/admin/oauth-client-apps/"
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"
+
+# The only files served: a name outside this table is a 404, so no path can leave the folder.
+CONTENT_TYPES = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
+
+# The files change only with a deployment; the ETag lets browsers revalidate cheaply.
+STATIC_HEADERS = {**HTML_HEADERS, "Cache-Control": "no-cache"}
+
+@dataclass(frozen=True)
+class StaticFile:
+    body: str
+    etag: str
+
+
+@cache
+def static_file(name: str) -> StaticFile:
+    body = (CONSOLE_DIR / name).read_text(encoding="utf-8")
+    digest = hashlib.sha256(body.encode()).hexdigest()[:32]
+    return StaticFile(body, f'"{digest}"')
+
+
+def serve_static(name: str, if_none_match: str | None) -> Response:
+    if name not in CONTENT_TYPES:
+        return not_found()
+    file = static_file(name)
+    headers = {**STATIC_HEADERS, "ETag": file.etag}
+    if if_none_match and file.etag in [tag.strip() for tag in if_none_match.split(",")]:
+        return Response(status_code=304, body="", headers=headers)
+    return Response(status_code=200, content_type=CONTENT_TYPES[name], body=file.body,
+                    headers=headers)
 
 
 def sign_in_first() -> Response:
@@ -24,7 +62,7 @@ def sign_in_first() -> Response:
 
 def sign_out_form(session: Session) -> str:
     token = html.escape(session.csrf_token)
-    return ('<form method="post" action="/oauth/v1/logout">'
+    return ('<form class="actions" method="post" action="/oauth/v1/logout">'
             f'<input type="hidden" name="csrf_token" value="{token}">'
             '<button type="submit">Sign out</button></form>')
 
@@ -36,35 +74,15 @@ def not_an_admin(session: Session) -> Response:
     return html_page(403, "Not an administrator", message, extra=sign_out_form(session))
 
 
-def _cell(value) -> str:
-    return f"<td>{html.escape(str(value))}</td>"
+def console_page() -> Response:
+    """index.html, told the issuer (for the URLs to copy) and where to sign in again."""
+    values = {"issuer": settings().issuer, "login_url": browser.login_url(CONSOLE_PATH)}
+    page = static_file("index.html").body
+    for name, value in values.items():
+        page = page.replace("{{" + name + "}}", html.escape(value))
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page,
+                    headers=HTML_HEADERS)
 
 
-def _row(client: Client) -> str:
-    uris = "<br>".join(html.escape(uri) for uri in client.redirect_uris)
-    cells = [
-        _cell(client.name), _cell(client.client_id), _cell(client.client_type),
-        f"<td>{uris}</td>", _cell(client.access_token_expiry),
-        _cell(client.refresh_token_expiry), _cell("yes" if client.pkce_required else "no"),
-        _cell(client.created_at),
-    ]
-    return f"<tr>{''.join(cells)}</tr>"
-
-
-def client_list(session: Session, clients: list[Client]) -> Response:
-    issuer = html.escape(settings().issuer)
-    headings = ["Name", "Client ID", "Type", "Redirect URIs", "Access token expiry (s)",
-                "Refresh token expiry (s)", "PKCE required", "Created"]
-    table = (
-        "<table><thead><tr>"
-        + "".join(f'<th scope="col">{h}</th>' for h in headings)
-        + "</tr></thead><tbody>"
-        + ("".join(_row(c) for c in clients) or '<tr><td colspan="8">No clients yet.</td></tr>')
-        + "</tbody></table>"
-    )
-    urls = (f"<dl><dt>Authorization URL</dt><dd><code>{issuer}/oauth/v1/authorize</code></dd>"
-            f"<dt>Token URL</dt><dd><code>{issuer}/oauth/v1/token</code></dd></dl>")
-    message = (f"Signed in as {session.name}. Create, edit, rotate and delete clients "
-               "through the admin API under /api/v1/oauth-clients.")
-    return html_page(200, "OAuth Client Applications", message,
-                     extra=urls + table + sign_out_form(session))
+def not_found() -> Response:
+    return html_page(404, "Not found", "There is no page at this address.")

@@ -148,7 +148,13 @@ def console() -> Response:
         return admin_console.sign_in_first()
     if not session.is_admin:
         return admin_console.not_an_admin(session)
-    return admin_console.client_list(session, admin().newest_first())
+    return admin_console.console_page()
+
+
+@app.get("/app/admin/oauth-client-apps/static/<name>")
+def console_static(name: str) -> Response:
+    # No session needed: the sign-in, consent and signed-out pages use the stylesheet too.
+    return admin_console.serve_static(name, app.current_event.headers.get("if-none-match"))
 
 
 def error_response(error: ApiError) -> Response:
@@ -217,6 +223,8 @@ def server_error(_error: Exception) -> Response:
 @app.not_found
 def not_found(_error) -> Response:
     path, method = app.current_event.path, app.current_event.http_method
+    if path.startswith("/app/"):
+        return admin_console.not_found()
     for pattern, methods in _ALLOWED:
         if pattern.match(path) and method not in methods.split(", "):
             return error_response(ApiError(

@@ -294,29 +294,3 @@ def test_error_bodies_have_the_documented_shape(api):
     body = api.get("/api/v1/oauth-clients/nope").json
     assert set(body) == {"error", "message", "details"}
     assert json.dumps(body)
-
-
-# Console pages ------------------------------------------------------------------------------
-
-def test_console_sends_a_signed_out_person_to_sign_in_and_back(api):
-    response = api.anonymous().get("/app/admin/oauth-client-apps/")
-    assert response.status == 302
-    assert response.headers["Location"].endswith(
-        "/oauth/v1/login?return_to=%2Fapp%2Fadmin%2Foauth-client-apps%2F")
-
-
-def test_console_tells_a_non_admin_so(api):
-    response = api.as_person("bob", is_admin=False).get("/app/admin/oauth-client-apps")
-    assert response.status == 403
-    assert "Not an administrator" in response.body
-    assert 'action="/oauth/v1/logout"' in response.body
-
-
-def test_console_lists_clients_escaped(api):
-    create(api, name="<b>Bold</b> & co")
-    response = api.get("/app/admin/oauth-client-apps/")
-    assert response.status == 200
-    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; co" in response.body
-    assert "<b>Bold</b>" not in response.body
-    assert response.headers["X-Frame-Options"] == "DENY"
-

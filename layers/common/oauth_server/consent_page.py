@@ -1,8 +1,8 @@
 """The consent page: who asks, for what, on whose behalf, and where the answer goes.
 
 Everything shown comes from the client's registration or the request, so all of it is escaped
-(a client's name may hold markup). No script and no style: the page's CSP is default-src
-'self', and the form works without either.
+(a client's name may hold markup). No script: the page's CSP is default-src 'self', and the
+form works without one; its look comes from the stylesheet every page of this server shares.
 """
 
 from html import escape

@@ -10,6 +10,11 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 MAX_BODY_BYTES = 64 * 1024
 
+# One look for every page: the admin function serves these, linked from the same origin.
+STATIC_PATH = "/app/admin/oauth-client-apps/static/"
+STYLESHEET_PATH = STATIC_PATH + "console.css"
+ICON_PATH = STATIC_PATH + "icon.svg"
+
 # Sent with every HTML page: no framing, no third-party content, no caching, no referrer.
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
@@ -125,11 +130,14 @@ def redirect(location: str, status: int = 302, cookies: list[Cookie] | None = No
 
 
 def html_page(status: int, title: str, message: str, cookies=None, extra: str = "") -> Response:
-    """A small self-contained HTML page; `message` is text, `extra` already-safe markup."""
+    """A small HTML page in the console's look; `message` is text, `extra` already-safe markup."""
     page = (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{html.escape(title)}</title></head><body><main>"
+        f"<title>{html.escape(title)}</title>"
+        f"<link rel=\"icon\" href=\"{ICON_PATH}\" type=\"image/svg+xml\">"
+        f"<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head>"
+        "<body class=\"page\"><main class=\"card\">"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{extra}"
         "</main></body></html>"
     )
