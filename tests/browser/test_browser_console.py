@@ -2,6 +2,7 @@
 by the roles and labels of SPEC.md §5."""
 
 import re
+import secrets
 
 import pytest
 import requests
@@ -200,4 +201,146 @@ def test_console_create_refused_uri_shown_at_its_field(person, console):
     expect(uris).to_have_accessible_description(re.compile(r"line 2 .*https"))
     expect(form).to_be_visible()
     person.shot("refused-uri")
+    assert person.strays() == []
+
+
+CLAUDE_CALLBACKS = ["https://claude.ai/api/mcp/auth_callback",
+                    "https://claude.com/api/mcp/auth_callback"]
+
+
+def test_console_create_confidential_through_a_preset(person, console, stack, admin_api):
+    page = console
+    page.get_by_role("button", name="Create").click()
+    form = page.get_by_role("dialog", name="Create application")
+    form.get_by_label("Platform").select_option(label="Claude")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("Claude")
+    expect(form.get_by_label("Redirect URIs")).to_have_value("\n".join(CLAUDE_CALLBACKS))
+    expect(form.get_by_role("group", name="Client Type").get_by_label("Confidential")
+           ).to_be_checked()
+    person.shot("claude-preset")
+    form.get_by_role("button", name="Continue").click()
+
+    created = page.get_by_role("dialog", name="Application created")
+    expect(created).to_contain_text("will not be shown again")
+    client_id = created.locator("#secret-client-id").inner_text()
+    secret = created.locator("#secret-client-secret").inner_text()
+    assert client_id and secret and client_id != secret
+    created.get_by_role("button", name="Copy Client Secret").click()
+    expect(page.get_by_role("status")).to_have_text("Copied")
+    assert clipboard(page) == secret
+    person.shot("secret-copied")
+    assert secret_works(stack, client_id, secret)
+
+    saved = client(stack, admin_api, client_id).json()
+    assert saved["name"] == "Claude" and saved["client_type"] == "confidential"
+    assert saved["redirect_uris"] == CLAUDE_CALLBACKS
+    assert person.strays() == []
+
+
+def test_console_edit_invalid_lifetime_shows_error_then_fix_saves(person, console, stack,
+                                                                   admin_api, register):
+    app = register(REDIRECT_URI)
+    console.reload()
+    open_row_menu(console, app["name"], "View / Edit")
+    form = console.get_by_role("dialog", name=f"Edit {app['name']}")
+    expiry = form.get_by_label("Access Token Expiry (seconds)")
+    expect(expiry).to_have_value("3600")
+    # The error sits in the field's own box, under its input.
+    expiry_field = form.locator(".field").filter(
+        has=console.get_by_label("Access Token Expiry (seconds)"))
+    bounds = re.compile(r"Access token expiry must be between 3,600 and 259,200 seconds")
+
+    for step, refused in (("too-long", "259201"), ("too-short", "3599")):
+        expiry.fill(refused)
+        form.get_by_role("button", name="Save").click()
+        expect(expiry).to_have_attribute("aria-invalid", "true")
+        expect(expiry).to_have_accessible_description(bounds)
+        expect(expiry_field).to_contain_text(bounds)
+        expect(expiry).to_be_focused()
+        expect(form.get_by_label("Refresh Token Expiry (seconds)")).not_to_have_attribute(
+            "aria-invalid", "true")
+        expect(form).to_be_visible()
+        person.shot(f"refused-{step}")
+        assert client(stack, admin_api, app["client_id"]).json()["access_token_expiry"] == 3600
+
+    expiry.fill("7200")
+    form.get_by_role("button", name="Save").click()
+    expect(form).to_be_hidden()
+    expect(row(console, app["name"]).get_by_title("7200 seconds")).to_have_text("Access: 2 hours")
+    person.shot("fixed-and-saved")
+    assert client(stack, admin_api, app["client_id"]).json()["access_token_expiry"] == 7200
+    assert person.strays() == []
+
+
+def focused(page) -> str:
+    """What has the focus, as its id or, failing that, its tag."""
+    return page.evaluate("document.activeElement.id || document.activeElement.tagName")
+
+
+def test_console_create_public_client_with_keyboard_alone(person, console, stack, admin_api):
+    page = console
+    keys = page.keyboard
+    name = f"Keyboard app {secrets.token_hex(3)}"
+    redirect_uri = "http://127.0.0.1:5555/cb"
+
+    # From the top of the page: the skip link, Sign out, then Create.
+    create = page.get_by_role("button", name="Create")
+    for _ in range(3):
+        keys.press("Tab")
+    expect(create).to_be_focused()
+    person.shot("create-focused")
+    keys.press("Enter")
+
+    form = page.get_by_role("dialog", name="Create application")
+    expect(form.get_by_label("Platform")).to_be_focused()
+    keys.press("Tab")
+    expect(form.get_by_label("Name", exact=True)).to_be_focused()
+    keys.type(name)
+    keys.press("Tab")
+    client_type = form.get_by_role("group", name="Client Type")
+    expect(client_type.get_by_label("Confidential")).to_be_focused()
+    keys.press("ArrowDown")  # arrow keys move within a radio group, and choose
+    expect(client_type.get_by_label("Public")).to_be_focused()
+    expect(client_type.get_by_label("Public")).to_be_checked()
+    keys.press("Tab")
+    expect(form.get_by_label("Redirect URIs")).to_be_focused()
+    keys.type(redirect_uri)
+    # Past the two lifetimes; PKCE Required is fixed for a public client, so not a stop.
+    for _ in range(2):
+        keys.press("Tab")
+    expect(form.get_by_label("Refresh Token Expiry (seconds)")).to_be_focused()
+    expect(form.get_by_label("PKCE Required")).to_be_disabled()
+    keys.press("Tab")
+    expect(form.get_by_role("button", name="Cancel")).to_be_focused()
+    keys.press("Tab")
+    continue_button = form.get_by_role("button", name="Continue")
+    expect(continue_button).to_be_focused()
+    assert focused(page) == "client-submit"
+    person.shot("form-filled-by-keyboard")
+    keys.press("Enter")
+
+    created = page.get_by_role("dialog", name="Application created")
+    expect(created).to_contain_text("A public client has no secret")
+    expect(created.get_by_role("button", name="Copy Client Secret")).to_be_hidden()
+    expect(created.get_by_text("will not be shown again")).to_be_hidden()
+    copy_id = created.get_by_role("button", name="Copy Client ID")
+    expect(copy_id).to_be_focused()
+    keys.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Copied")
+    client_id = clipboard(page)
+    person.shot("public-created-by-keyboard")
+
+    saved = client(stack, admin_api, client_id).json()
+    assert saved["name"] == name and saved["client_type"] == "public"
+    assert saved["pkce_required"] is True
+    assert saved["redirect_uris"] == [redirect_uri]
+    assert "client_secret" not in saved
+
+    keys.press("Tab")
+    expect(created.get_by_role("button", name="Done")).to_be_focused()
+    keys.press("Enter")
+    expect(created).to_be_hidden()
+    expect(create).to_be_focused()
+    expect(row(page, name)).to_contain_text(client_id)
+    person.shot("listed")
     assert person.strays() == []
