@@ -2,7 +2,6 @@
 worker processes started on demand, one event at a time each, side by side."""
 
 import json
-import os
 import textwrap
 import threading
 import time
@@ -16,6 +15,7 @@ from local.functions import functions_from_template
 from local.gateway import Gateway, RouteTable
 from local.resources import local_resolver
 from local.routes import Route
+from tests.processes import is_running
 
 # One fake function; the path says what it does, so that one worker serves every behaviour.
 HANDLER = '''
@@ -81,13 +81,6 @@ def _timed(action) -> tuple[float, object]:
     outcome = action()
     return time.monotonic() - started, outcome
 
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_parallel_requests_run_side_by_side(pool):
@@ -175,6 +168,6 @@ def test_close_stops_every_worker_busy_or_idle(pool):
     closing, _ = _timed(pool.close)
     busy.join(5)
     assert not busy.is_alive()
-    assert not [pid for pid in pids if _running(pid)]
+    assert not [pid for pid in pids if is_running(pid)]
     assert closing < 5
     assert _get(gateway, "/count").status == 503  # a stopped function takes nothing more

@@ -23,6 +23,7 @@ from local.resources import (UPSTREAM_CLIENT_SECRET, create_secrets, create_tabl
                              function_environment, local_resolver)
 from local.routes import Match, Route
 from local.stack import TEMPLATE, free_port, spawn, start
+from tests.processes import is_running
 
 
 def _table(*keys: str) -> RouteTable:
@@ -369,13 +370,6 @@ def _children(pid: int) -> dict[int, str]:
                                              listing.splitlines())}
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
 
 @pytest.mark.integration
 def test_child_stack_stops_with_ctrl_c_and_leaves_nothing_running():
@@ -395,7 +389,7 @@ def test_child_stack_stops_with_ctrl_c_and_leaves_nothing_running():
     finally:
         child.stop()
     assert child.returncode == 0
-    assert [args for pid, args in children.items() if _running(pid)] == []
+    assert [args for pid, args in children.items() if is_running(pid)] == []
     for url in (child.issuer, child.provider_issuer, child.endpoint_url):
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)

@@ -24,7 +24,7 @@ import requests
 from playwright.sync_api import Page, Request, expect, sync_playwright
 
 from local.stack import spawn
-from tests.integration.person import sign_in_at_provider
+from tests.integration.person import signed_in_admin
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -72,12 +72,7 @@ def stack():
 @pytest.fixture(scope="module")
 def admin_api(stack) -> requests.Session:
     """The admin API, signed in as `admin` over plain HTTP: sets up what the browser sees."""
-    session = requests.Session()
-    page = session.get(f"{stack.issuer}/oauth/v1/login", params={"return_to": "/api/v1/session"})
-    sign_in_at_provider(session, page, "admin")
-    csrf = session.get(f"{stack.admin_api_url}/session").json()["csrf_token"]
-    session.headers["X-CSRF-Token"] = csrf
-    return session
+    return signed_in_admin(stack)
 
 
 @pytest.fixture(scope="module")

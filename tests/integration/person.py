@@ -50,3 +50,13 @@ def sign_in_at_provider(browser: requests.Session, page: requests.Response,
     """On the provider's login form (it asks for the subject), sign in as `subject`."""
     form = next(f for f in forms(page) if "sub" in f.fields)
     return submit(browser, page, form, {"sub": subject}, follow=follow)
+
+
+def signed_in_admin(stack) -> requests.Session:
+    """An administrator's script: signed in as `admin`, with the session's CSRF header."""
+    session = requests.Session()
+    page = session.get(f"{stack.issuer}/oauth/v1/login", params={"return_to": "/api/v1/session"})
+    sign_in_at_provider(session, page, "admin")
+    csrf = session.get(f"{stack.admin_api_url}/session").json()["csrf_token"]
+    session.headers["X-CSRF-Token"] = csrf
+    return session

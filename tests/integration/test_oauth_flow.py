@@ -12,7 +12,8 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 from local.stack import spawn
-from tests.integration.person import Form, forms, sign_in_at_provider, submit
+from tests.integration.person import (Form, forms, sign_in_at_provider, signed_in_admin,
+                                      submit)
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +31,7 @@ def stack():
 
 @pytest.fixture(scope="module")
 def admin(stack) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{stack.issuer}/oauth/v1/login", params={"return_to": "/api/v1/session"})
-    sign_in_at_provider(browser, page, "admin")
-    browser.headers["X-CSRF-Token"] = browser.get(f"{stack.admin_api_url}/session").json()[
-        "csrf_token"]
-    return browser
+    return signed_in_admin(stack)
 
 
 def register(stack, admin, client_type: str, redirect_uri: str = REDIRECT_URI) -> dict:
