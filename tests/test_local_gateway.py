@@ -3,7 +3,6 @@
 import base64
 import json
 import os
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from local.resources import (UPSTREAM_CLIENT_SECRET, create_secrets, create_tabl
                              function_environment, local_resolver)
 from local.routes import Match, Route
 from local.stack import TEMPLATE, free_port, spawn, start
-from tests.processes import is_running
+from tests.processes import children, is_running
 
 
 def _table(*keys: str) -> RouteTable:
@@ -362,15 +361,6 @@ def test_stack_starts_again_in_the_same_process_with_empty_state():
             dynamodb.put_item(TableName=stack.tables["ClientsTable"], Item={"pk": {"S": "x"}})
 
 
-def _children(pid: int) -> dict[int, str]:
-    """Process id -> command line, for each process `pid` started."""
-    listing = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)],
-                             capture_output=True, text=True).stdout
-    return {int(pid): args for pid, args in (line.split(None, 1) for line in
-                                             listing.splitlines())}
-
-
-
 @pytest.mark.integration
 def test_child_stack_stops_with_ctrl_c_and_leaves_nothing_running():
     child = spawn(settings={"REFRESH_REUSE_GRACE_SECONDS": "30"})
@@ -384,12 +374,12 @@ def test_child_stack_stops_with_ctrl_c_and_leaves_nothing_running():
         with ThreadPoolExecutor(4) as executor:
             answers = list(executor.map(lambda _: requests.get(metadata, timeout=30), range(4)))
         assert [answer.status_code for answer in answers] == [200] * 4
-        children = _children(child.pid)
-        assert sum("worker.py TokenFunction" in args for args in children.values()) >= 2
+        started = children(child.pid)
+        assert sum("worker.py TokenFunction" in args for args in started.values()) >= 2
     finally:
         child.stop()
     assert child.returncode == 0
-    assert [args for pid, args in children.items() if is_running(pid)] == []
+    assert [args for pid, args in started.items() if is_running(pid)] == []
     for url in (child.issuer, child.provider_issuer, child.endpoint_url):
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)
