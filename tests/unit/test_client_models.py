@@ -1,6 +1,7 @@
 import pytest
 
-from oauth_server.client_models import InvalidFields, parse_create, parse_patch
+from oauth_server.client_models import parse_create, parse_patch
+from oauth_server.field_problems import InvalidFields
 
 VALID = {"name": "Claude", "redirect_uris": ["https://claude.ai/api/mcp/auth_callback"]}
 

@@ -4,14 +4,20 @@ Secrets are written before the items that point at them, and removed after: at n
 does a client item name a secret version that does not exist.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import client_secrets
-from .client_models import ClientCreate, ClientPatch, FieldProblem, InvalidFields
 from .clients import (Client, ClientNotFound, ClientStore, new_client_id, now_rfc3339,
                       plausible_client_id)
 from .client_secrets import SecretStore
+from .field_problems import FieldProblem, InvalidFields
 from .log import audit, failure
+
+if TYPE_CHECKING:  # the models import pydantic, which reads and deletes never need
+    from .client_models import ClientCreate, ClientPatch
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from . import redirect_uris
+from .field_problems import FieldProblem, InvalidFields
 
 ACCESS_TOKEN_EXPIRY = (3_600, 259_200)
 REFRESH_TOKEN_EXPIRY = (259_200, 15_552_000)
@@ -21,11 +22,6 @@ NAME_MAX_LENGTH = 100
 
 # Bidirectional overrides and isolates can make a name read differently on the consent page.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-class FieldProblem(BaseModel):
-    field: str
-    message: str
 
 
 def _check_name(value: str) -> str:
@@ -87,14 +83,6 @@ class ClientPatch(BaseModel):
     access_token_expiry: AccessTokenExpiry | None = None
     refresh_token_expiry: RefreshTokenExpiry | None = None
     pkce_required: StrictBool | None = None
-
-
-class InvalidFields(Exception):
-    """A request body broke one or more validation rules; `problems` names each field."""
-
-    def __init__(self, problems: list[FieldProblem]):
-        super().__init__("; ".join(f"{p.field} {p.message}" for p in problems))
-        self.problems = problems
 
 
 # Messages for pydantic's error types, phrased for the person reading the API response.
