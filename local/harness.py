@@ -58,13 +58,14 @@ def forget_process_state() -> None:
     import authorize_handler
     import token_handler
 
-    from oauth_server import aws, browser, config, id_tokens, signin
+    from oauth_server import aws, browser, config, id_tokens, log, signin
 
     for cached in (config.settings, aws.dynamodb, aws.secretsmanager, browser.signing_key,
                    admin_handler.admin, authorize_handler.upstream, authorize_handler.endpoint,
-                   signin.provider_metadata, token_handler.endpoints):
+                   signin.provider_metadata, token_handler.endpoints, log.metrics):
         cached.cache_clear()
     id_tokens._key_sets.clear()
+    log.metrics().clear_metrics()  # counted by code that ran outside a request
 
 
 @dataclass

@@ -5,7 +5,6 @@ import re
 from functools import cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 
 import admin_console
 from oauth_server import browser
@@ -16,7 +15,7 @@ from oauth_server.clients import ClientNotFound, ClientStore, ConcurrentChange, 
 from oauth_server.config import settings
 from oauth_server.field_problems import InvalidFields
 from oauth_server.http import BadRequest, PayloadTooLarge, body_bytes, strip_trailing_slash
-from oauth_server.log import failure, logger
+from oauth_server.log import failure, logger, observed
 from oauth_server.sessions import Session
 
 app = APIGatewayHttpResolver()
@@ -241,6 +240,6 @@ def not_found(_error) -> Response:
     return error_response(ApiError(404, "not_found", "There is nothing at this path."))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observed
 def lambda_handler(event: dict, context) -> dict:
     return app.resolve(strip_trailing_slash(event), context)

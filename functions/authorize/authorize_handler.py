@@ -5,7 +5,6 @@ from functools import cache
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from oauth_server import browser
@@ -29,7 +28,7 @@ from oauth_server.http import (
     single_values,
     strip_trailing_slash,
 )
-from oauth_server.log import failure, logger, outcome
+from oauth_server.log import failure, logger, observed, outcome
 from oauth_server.signin import LOGIN_LIFETIME_SECONDS, SignInError, UpstreamSignIn
 
 app = APIGatewayHttpResolver()
@@ -185,6 +184,6 @@ def not_found(_error) -> Response:
     return html_page(404, "Not found", "There is no page at this address.")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observed
 def lambda_handler(event: dict, context) -> dict:
     return app.resolve(strip_trailing_slash(event), context)

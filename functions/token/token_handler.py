@@ -12,7 +12,6 @@ from functools import cache
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedGrantTypeError
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 
 from oauth_server import client_auth
 from oauth_server.aws import ServiceUnavailable
@@ -21,7 +20,7 @@ from oauth_server.config import settings
 from oauth_server.form_params import FormParams, check_media_type
 from oauth_server.http import BadRequest, PayloadTooLarge, form_pairs, strip_trailing_slash
 from oauth_server.introspection import IntrospectionEndpoint
-from oauth_server.log import failure, logger
+from oauth_server.log import failure, logger, observed
 from oauth_server.metadata import (INTROSPECT_PATH, PATH as METADATA_PATH, REVOKE_PATH,
                                    TOKEN_PATH, authorization_server_metadata)
 from oauth_server.oauth_errors import ServerError, TemporarilyUnavailableError, log_event
@@ -194,6 +193,6 @@ def not_found(_error) -> Response:
     })
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@observed
 def lambda_handler(event: dict, context) -> dict:
     return app.resolve(strip_trailing_slash(event), context)
