@@ -26,6 +26,7 @@ CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 CONTENT_TYPES = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
+    "consent.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 

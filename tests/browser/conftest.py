@@ -96,6 +96,7 @@ def origin(url: str) -> str:
 @dataclass(frozen=True)
 class Sent:
     """A request the browser made, and the page it was on when it made it."""
+    method: str
     url: str
     document: str
     navigation: bool
@@ -113,7 +114,8 @@ class Person:
         page.context.on("request", self._record)
 
     def _record(self, request: Request) -> None:
-        self.sent.append(Sent(request.url, request.frame.url, request.is_navigation_request()))
+        self.sent.append(Sent(request.method, request.url, request.frame.url,
+                              request.is_navigation_request()))
 
     def shot(self, step: str) -> Path:
         """What the person sees (the viewport), named after the step, numbered in order.

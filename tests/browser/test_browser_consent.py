@@ -91,3 +91,29 @@ def test_consent_flow_requests_stay_on_server_origin(person, stack, register, ap
     assert {"/oauth/v1/authorize", "/oauth/v1/consent", "/oauth/v1/callback"} <= pages
     assert person.strays(also=(app.redirect_uri,)) == []
     assert person.strays() == [app.received[-1]]
+
+
+def test_a_second_click_on_approve_still_brings_the_code_to_the_app(person, stack, register,
+                                                                     app):
+    # A second submission while the first is on its way would make the browser drop the
+    # first answer's redirect, and show the refusal of the second instead.
+    client = register(app.redirect_uri)
+    state, verifier = consent_as(person, stack, client, app, "fay")
+
+    box = person.page.get_by_role("button", name="Approve").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    person.page.mouse.click(x, y)  # the mouse, unlike a locator, waits for nothing
+    person.page.wait_for_timeout(30)  # the first answer is on its way, not yet back
+    person.page.mouse.click(x, y)
+    expect(person.page.get_by_role("heading", name="Example app")).to_be_visible()
+
+    landed = answer(person.page.url)
+    assert landed["state"] == state and "code" in landed
+    consents = [s for s in person.sent
+                if s.method == "POST" and urlsplit(s.url).path == "/oauth/v1/consent"]
+    assert len(consents) == 1
+    token = requests.post(f"{stack.issuer}/oauth/v1/token", data={
+        "grant_type": "authorization_code", "code": landed["code"],
+        "redirect_uri": app.redirect_uri, "code_verifier": verifier,
+    }, auth=(client["client_id"], client["client_secret"]), timeout=10)
+    assert token.status_code == 200, token.text

@@ -116,6 +116,7 @@ def test_every_element_the_script_looks_up_is_on_the_page():
 @pytest.mark.parametrize("name, content_type", [
     ("console.css", "text/css; charset=utf-8"),
     ("console.js", "text/javascript; charset=utf-8"),
+    ("consent.js", "text/javascript; charset=utf-8"),
     ("icon.svg", "image/svg+xml"),
 ])
 def test_static_files_are_served_with_their_type_and_headers(front, name, content_type):

@@ -1,8 +1,9 @@
 """The consent page: who asks, for what, on whose behalf, and where the answer goes.
 
 Everything shown comes from the client's registration or the request, so all of it is escaped
-(a client's name may hold markup). No script: the page's CSP is default-src 'self', and the
-form works without one; its look comes from the stylesheet every page of this server shares.
+(a client's name may hold markup). The form works without script; one small file of the
+server's own origin (CSP default-src 'self') keeps a second click from sending a second
+answer. The page's look comes from the stylesheet every page of this server shares.
 """
 
 from html import escape
@@ -12,7 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from .authorization import CONSENT_PATH
 from .authorization_store import PendingAuthorization
-from .http import HTML_HEADERS, html_page
+from .http import CONSENT_SCRIPT_PATH, HTML_HEADERS, html_page
 from .redirect_uris import is_loopback
 from .sessions import Session
 
@@ -79,4 +80,5 @@ def _decision_form(request_id: str, csrf_token: str) -> str:
         '<button type="submit" name="decision" value="approve">Approve</button> '
         '<button type="submit" name="decision" value="deny">Deny</button>'
         "</form>"
+        f'<script src="{CONSENT_SCRIPT_PATH}" defer></script>'
     )

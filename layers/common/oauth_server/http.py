@@ -14,6 +14,7 @@ MAX_BODY_BYTES = 64 * 1024
 STATIC_PATH = "/app/admin/oauth-client-apps/static/"
 STYLESHEET_PATH = STATIC_PATH + "console.css"
 ICON_PATH = STATIC_PATH + "icon.svg"
+CONSENT_SCRIPT_PATH = STATIC_PATH + "consent.js"
 
 # Sent with every HTML page: no framing, no third-party content, no caching, no referrer.
 HTML_HEADERS = {
