@@ -399,3 +399,48 @@ def test_url_outputs_hang_off_the_issuer(template, name, path):
 def test_cognito_outputs_exist_when_cognito_is_created(template):
     for name in ("UserPoolId", "CognitoSignInDomain"):
         assert template["Outputs"][name]["Condition"] == "CreateCognito"
+
+
+# Alarms --------------------------------------------------------------------------------
+
+ALARM = "AWS::CloudWatch::Alarm"
+SOURCES = [*Path(TEMPLATE_PATH.parent, "layers/common").rglob("*.py"),
+           *Path(TEMPLATE_PATH.parent, "functions").rglob("*.py")]
+
+
+def watched_metrics(alarm: dict) -> list[dict]:
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        return [properties]
+    return [query["MetricStat"]["Metric"] for query in properties["Metrics"]
+            if "MetricStat" in query]
+
+
+def test_alarms_exist_only_with_a_topic_and_notify_it(resources):
+    alarms = of_type(resources, ALARM)
+    assert set(alarms) == {"RefreshReuseAlarm", "CodeReplayAlarm", "AwsUnavailableAlarm",
+                           "ServerErrorAlarm"}
+    for alarm in alarms.values():
+        assert alarm["Condition"] == "HasAlarms"
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
+        assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+
+
+def test_alarms_watch_metrics_the_functions_publish(template, resources):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    published = " ".join(path.read_text() for path in SOURCES)
+    ours = [metric for alarm in of_type(resources, ALARM).values()
+            for metric in watched_metrics(alarm) if metric["Namespace"] != "AWS/Lambda"]
+    assert len(ours) == 4
+    for metric in ours:
+        assert metric["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+        service = variables["POWERTOOLS_SERVICE_NAME"]
+        assert metric["Dimensions"] == [{"Name": "service", "Value": service}]
+        # The metric is the log event's name, so the code must log it under that name.
+        assert f'"{metric["MetricName"]}"' in published, metric["MetricName"]
+
+
+def test_server_error_alarm_counts_every_function(resources):
+    watched = watched_metrics(resources["ServerErrorAlarm"])
+    functions = [m["Dimensions"][0]["Value"] for m in watched if m["Namespace"] == "AWS/Lambda"]
+    assert functions == [{"Ref": name} for name in FUNCTIONS]

@@ -15,7 +15,7 @@ from oauth_server.clients import ClientNotFound, ClientStore, ConcurrentChange, 
 from oauth_server.config import settings
 from oauth_server.field_problems import InvalidFields
 from oauth_server.http import BadRequest, PayloadTooLarge, body_bytes, strip_trailing_slash
-from oauth_server.log import failure, logger, observed
+from oauth_server.log import defect, failure, observed
 from oauth_server.sessions import Session
 
 app = APIGatewayHttpResolver()
@@ -222,7 +222,7 @@ def unavailable(error: ServiceUnavailable) -> Response:
 
 @app.exception_handler(Exception)
 def server_error(_error: Exception) -> Response:
-    logger.exception("request.failed")
+    defect("request.failed")
     return error_response(ApiError(500, "server_error", "Something went wrong on our side."))
 
 

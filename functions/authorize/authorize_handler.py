@@ -28,7 +28,7 @@ from oauth_server.http import (
     single_values,
     strip_trailing_slash,
 )
-from oauth_server.log import failure, logger, observed, outcome
+from oauth_server.log import defect, failure, observed, outcome
 from oauth_server.signin import LOGIN_LIFETIME_SECONDS, SignInError, UpstreamSignIn
 
 app = APIGatewayHttpResolver()
@@ -174,7 +174,7 @@ def unavailable(error: ServiceUnavailable) -> Response:
 
 @app.exception_handler(Exception)
 def unexpected(_error: Exception) -> Response:
-    logger.exception("request.failed")
+    defect("request.failed")
     return html_page(500, "Something went wrong",
                      "The server could not complete this request. Please try again later.")
 

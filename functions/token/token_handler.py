@@ -20,7 +20,7 @@ from oauth_server.config import settings
 from oauth_server.form_params import FormParams, check_media_type
 from oauth_server.http import BadRequest, PayloadTooLarge, form_pairs, strip_trailing_slash
 from oauth_server.introspection import IntrospectionEndpoint
-from oauth_server.log import failure, logger, observed
+from oauth_server.log import defect, failure, observed
 from oauth_server.metadata import (INTROSPECT_PATH, PATH as METADATA_PATH, REVOKE_PATH,
                                    TOKEN_PATH, authorization_server_metadata)
 from oauth_server.oauth_errors import ServerError, TemporarilyUnavailableError, log_event
@@ -177,7 +177,7 @@ def unavailable(error: ServiceUnavailable) -> Response:
 
 @app.exception_handler(Exception)
 def server_error(_error: Exception) -> Response:
-    logger.exception("request.failed")
+    defect("request.failed")
     return error_response(ServerError())
 
 

@@ -4,6 +4,7 @@
 import json
 
 from local.resources import STACK_NAME
+from oauth_server.tokens import TokenStore
 from tests.functional.token_flows import write_code
 
 
@@ -56,6 +57,18 @@ def test_each_request_publishes_only_its_own_counts(client, aws_clients, capsys)
     assert client.refresh(tokens["refresh_token"]).status == 200
     assert client.revoke(tokens["access_token"]).status == 200
     assert counts(published(capsys)) == {"token.refreshed": 1, "token.revoked": 1}
+
+
+def test_a_request_that_fails_on_a_defect_is_counted(client, aws_clients, capsys,
+                                                     monkeypatch):
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(TokenStore, "code_and_client", explode)
+    code = write_code(aws_clients, client.registered)
+    capsys.readouterr()
+    assert client.exchange(code).status == 500
+    assert counts(published(capsys)) == {"request.failed": 1}
 
 
 def test_an_administrators_change_is_counted(api, capsys):

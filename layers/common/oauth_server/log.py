@@ -36,6 +36,13 @@ def failure(name: str, /, **fields) -> None:
     _count(name)
 
 
+def defect(name: str, /) -> None:
+    """A request that failed on an unexpected error, logged with its traceback; the caller
+    answers 500. Counted, so that an operator hears of it without reading logs."""
+    logger.exception(name, extra={"event": name})
+    _count(name)
+
+
 def audit(name: str, actor: str, client_id: str, /, **fields) -> None:
     """An administrator's change: who did what to which client (the time is the line's)."""
     logger.info(name, extra={
