@@ -4,7 +4,9 @@ An execution environment is a worker process (local/worker.py) that imports the 
 first event and then handles one event at a time for as long as it lives, keeping its module
 state. A function gets a new environment when every one it has is busy, up to a cap, and a
 request beyond the cap waits for one to come free. So simultaneous requests run side by side
-with state apart, and a race between them happens here as it would in production.
+with state apart, and a race between them happens here as it would in production. A handler
+still running at the function's Timeout is stopped with its environment, as Lambda stops it,
+and the request fails as a crash does.
 
 The environment the stack set up (moto's endpoint, the functions' variables) is inherited by
 each worker; events and answers cross as JSON lines, as they cross Lambda's runtime API.
@@ -96,6 +98,7 @@ class PooledFunction:
     def __init__(self, function: Function, concurrency: int):
         self.logical_id = function.logical_id
         self._spec = function.spec()
+        self._timeout_s = function.timeout_s
         self._concurrency = concurrency
         self._idle: list[Environment] = []  # most recently used last, and taken first
         self._all: set[Environment] = set()
@@ -103,13 +106,19 @@ class PooledFunction:
         self._closed = False
 
     def invoke(self, event: dict, wait_s: float):
-        """The handler's result for `event`; FunctionTimeout after `wait_s` seconds."""
+        """The handler's result for `event`. HandlerError if it raised, crashed or ran past the
+        function's timeout; FunctionTimeout if `wait_s` seconds passed first."""
         deadline = time.monotonic() + wait_s
         environment = self._acquire(deadline)
-        answer = environment.call(event, deadline)
+        stop_at = time.monotonic() + self._timeout_s  # the function's own clock starts here
+        answer = environment.call(event, min(deadline, stop_at))
+        if answer is None and stop_at <= deadline:
+            self._stop(environment)
+            raise HandlerError(self.logical_id, f"Task timed out after {self._timeout_s:.2f} "
+                                                "seconds\n")
         if answer is None:
-            # Like Lambda, a late handler still finishes; its environment stays busy until then.
-            threading.Thread(target=self._release_when_done, args=(environment,),
+            # The gateway stopped waiting; the handler runs on until it ends or its timeout.
+            threading.Thread(target=self._release_when_done, args=(environment, stop_at),
                              daemon=True).start()
             raise FunctionTimeout(f"{self.logical_id} did not answer in {wait_s:g} s")
         self._release(environment)
@@ -168,6 +177,13 @@ class PooledFunction:
                 self._all.discard(environment)
             self._changed.notify()
 
-    def _release_when_done(self, environment: Environment) -> None:
-        environment.answer(None)
+    def _release_when_done(self, environment: Environment, stop_at: float) -> None:
+        if environment.answer(max(0.0, stop_at - time.monotonic())) is None:
+            self._stop(environment)
+        else:
+            self._release(environment)
+
+    def _stop(self, environment: Environment) -> None:
+        """Ends a handler that ran out of time: its process goes, a later request starts anew."""
+        environment.stop()
         self._release(environment)

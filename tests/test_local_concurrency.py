@@ -47,11 +47,19 @@ TEMPLATE = {"Resources": {"Fake": {"Type": "AWS::Serverless::Function",
                                                   "Handler": "fake_handler.handler"}}}}
 
 
+def fake(root, **properties):
+    """The fake function, its code under `root`, with `properties` added to the template's."""
+    (root / "fake").mkdir()
+    (root / "fake" / "fake_handler.py").write_text(textwrap.dedent(HANDLER))
+    resource = TEMPLATE["Resources"]["Fake"]
+    template = {"Resources": {"Fake": {
+        **resource, "Properties": {**resource["Properties"], **properties}}}}
+    return functions_from_template(template, local_resolver(template), root)["Fake"]
+
+
 @pytest.fixture
 def fake_function(tmp_path):
-    (tmp_path / "fake").mkdir()
-    (tmp_path / "fake" / "fake_handler.py").write_text(textwrap.dedent(HANDLER))
-    return functions_from_template(TEMPLATE, local_resolver(TEMPLATE), tmp_path)["Fake"]
+    return fake(tmp_path)
 
 
 @pytest.fixture
@@ -152,6 +160,21 @@ def test_late_handler_is_503_and_its_environment_is_reused_once_done(fake_functi
         assert (late.status, json.loads(late.body)) == (503, {"message": "Service Unavailable"})
         answer = json.loads(_get(_gateway(pool), "/count").body)  # waits for the late one
         assert answer["invocations"] == 2
+    finally:
+        pool.close()
+
+
+def test_handler_past_its_timeout_is_stopped_and_answered_500(tmp_path, capsys):
+    pool = PooledFunction(fake(tmp_path, Timeout=1), concurrency=1)
+    try:
+        gateway = _gateway(pool)
+        took, late = _timed(lambda: _get(gateway, "/count?sleep=20"))
+        assert (late.status, json.loads(late.body)) == (500, {"message": "Internal Server Error"})
+        assert 1 <= took < 10
+        assert "Task timed out after 1.00 seconds" in capsys.readouterr().err
+        assert pool.pids == []  # Lambda does not keep an environment that ran out of time
+        answer = json.loads(_get(gateway, "/count").body)
+        assert answer["invocations"] == 1  # a new environment, cold
     finally:
         pool.close()
 
