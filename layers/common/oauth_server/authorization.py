@@ -371,7 +371,8 @@ def _answering(pending: PendingAuthorization) -> Iterator[None]:
         yield
     except AlreadyAnswered as error:
         failure("consent.refused", reason="request answered twice", sub=pending.sub)
-        raise ErrorPage("This authorization request was already answered.",
+        raise ErrorPage("This authorization request was already answered, and the application "
+                        "has that answer. If it did not open, go back to it and start again.",
                         "request answered twice") from error
     except ServiceUnavailable as error:
         failure("aws.unavailable", reason=str(error), client_id=pending.client_id)
