@@ -34,6 +34,14 @@ def answer(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+def redeem(stack, client: dict, app, code: str, verifier: str) -> requests.Response:
+    """What the app does with its code: the token request, as a confidential client."""
+    return requests.post(f"{stack.issuer}/oauth/v1/token", data={
+        "grant_type": "authorization_code", "code": code,
+        "redirect_uri": app.redirect_uri, "code_verifier": verifier,
+    }, auth=(client["client_id"], client["client_secret"]), timeout=10)
+
+
 def consent_as(person, stack, client: dict, app, subject: str) -> tuple[str, str]:
     """Opens the app's link and signs in; returns at the consent page, with state and verifier."""
     url, state, verifier = authorization_url(stack, client, app.redirect_uri)
@@ -60,10 +68,7 @@ def test_consent_approved_sends_code_state_and_iss_to_app(person, stack, registe
     landed = person.page.url
     assert landed.startswith(app.redirect_uri) and landed in app.received
     assert answer(landed)["state"] == state and answer(landed)["iss"] == stack.issuer
-    token = requests.post(f"{stack.issuer}/oauth/v1/token", data={
-        "grant_type": "authorization_code", "code": answer(landed)["code"],
-        "redirect_uri": app.redirect_uri, "code_verifier": verifier,
-    }, auth=(client["client_id"], client["client_secret"]), timeout=10)
+    token = redeem(stack, client, app, answer(landed)["code"], verifier)
     assert token.status_code == 200, token.text
     assert token.json()["scope"] == "mcp:read"
 
@@ -112,8 +117,5 @@ def test_a_second_click_on_approve_still_brings_the_code_to_the_app(person, stac
     consents = [s for s in person.sent
                 if s.method == "POST" and urlsplit(s.url).path == "/oauth/v1/consent"]
     assert len(consents) == 1
-    token = requests.post(f"{stack.issuer}/oauth/v1/token", data={
-        "grant_type": "authorization_code", "code": landed["code"],
-        "redirect_uri": app.redirect_uri, "code_verifier": verifier,
-    }, auth=(client["client_id"], client["client_secret"]), timeout=10)
+    token = redeem(stack, client, app, landed["code"], verifier)
     assert token.status_code == 200, token.text
