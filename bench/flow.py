@@ -196,10 +196,8 @@ def _approve_once(flow: Flow) -> None:
     """The consent page and its Approve, so that later authorizations remember it."""
     asked = _expect(flow.authorize(), 302).headers["Location"]
     page = _expect(flow.person.get(asked.removeprefix(harness.ISSUER)), 200)
-    reader = harness.FormReader()
-    reader.feed(page.body)
-    approved = flow.person.post_form("/oauth/v1/consent/",
-                                     {**reader.fields, "decision": "approve"})
+    [form] = harness.forms(page.body)
+    approved = flow.person.post_form("/oauth/v1/consent/", {**form.fields, "decision": "approve"})
     _code_of(approved, status=303)
 
 

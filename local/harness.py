@@ -243,17 +243,34 @@ def signed_in_api(gateway: Gateway, sub: str, is_admin: bool, lifetime: int) -> 
                     session.csrf_token)
 
 
-class FormReader(HTMLParser):
-    """The named inputs and buttons of a page's forms, as a browser would submit them."""
+@dataclass
+class Form:
+    """A form of a page, as a browser would submit it."""
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)  # inputs with a name, hidden included
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (name, value) of submits
 
+
+class FormReader(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.fields: dict[str, str] = {}
-        self.buttons: list[tuple[str, str]] = []
+        self.forms: list[Form] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = {k: v or "" for k, v in attrs}
-        if tag == "input" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value", "")
-        elif tag == "button" and attrs.get("name"):
-            self.buttons.append((attrs["name"], attrs.get("value", "")))
+        if tag == "form":
+            self.forms.append(Form(attrs.get("action", ""), attrs.get("method", "get").lower()))
+        elif not self.forms or not attrs.get("name"):
+            return
+        elif tag == "button" or (tag == "input" and attrs.get("type") == "submit"):
+            self.forms[-1].buttons.append((attrs["name"], attrs.get("value", "")))
+        elif tag == "input":
+            self.forms[-1].fields[attrs["name"]] = attrs.get("value", "")
+
+
+def forms(html: str) -> list[Form]:
+    """Every form of a page, in order."""
+    reader = FormReader()
+    reader.feed(html)
+    return reader.forms

@@ -3,11 +3,14 @@ local gateway (routed from template.yaml, called in-process), and a real OpenID 
 provider on a thread. The harness itself lives in local.harness, shared with the benchmarks."""
 
 import pytest
+import requests
 from oidc_provider_mock import User, run_server_in_thread
 
 from local.harness import (AdminApi, AwsClients, Browser, local_gateway, mocked_aws,
                            record_aws_calls, signed_in_api)
 from local.provider import ADMIN_CLAIMS, ADMIN_SUBJECT
+from local.stack import spawn
+from tests.integration.person import signed_in_admin
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +47,17 @@ def api(gateway) -> AdminApi:
 @pytest.fixture
 def front(gateway) -> Browser:
     return Browser(gateway)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """The whole system as `make run` starts it, in a child process, for one test module."""
+    child = spawn(settings={"SCOPES_SUPPORTED": "mcp:read mcp:write"})
+    yield child
+    child.stop()
+
+
+@pytest.fixture(scope="module")
+def admin_api(stack) -> requests.Session:
+    """The admin API, signed in as `admin` over plain HTTP."""
+    return signed_in_admin(stack)

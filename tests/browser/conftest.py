@@ -20,11 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from playwright.sync_api import Page, Request, expect, sync_playwright
 
-from local.stack import spawn
-from tests.integration.person import signed_in_admin
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -60,19 +57,6 @@ def browser(chromium):
                                              args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def stack():
-    child = spawn(settings={"SCOPES_SUPPORTED": "mcp:read mcp:write"})
-    yield child
-    child.stop()
-
-
-@pytest.fixture(scope="module")
-def admin_api(stack) -> requests.Session:
-    """The admin API, signed in as `admin` over plain HTTP: sets up what the browser sees."""
-    return signed_in_admin(stack)
 
 
 @pytest.fixture(scope="module")

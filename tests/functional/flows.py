@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from botocore.exceptions import ClientError
 
-from local.harness import FormReader
+from local.harness import forms
 from oauth_server import aws
 from oauth_server.config import settings
 
@@ -96,10 +96,9 @@ def consent_path(reply) -> str:
 def consent_form(page) -> dict[str, str]:
     """The hidden fields of the consent page's form."""
     assert page.status == 200, (page.status, page.body[:500])
-    reader = FormReader()
-    reader.feed(page.body)
-    assert ("decision", "approve") in reader.buttons and ("decision", "deny") in reader.buttons
-    return reader.fields
+    [form] = forms(page.body)
+    assert ("decision", "approve") in form.buttons and ("decision", "deny") in form.buttons
+    return form.fields
 
 
 def answer(browser, reply, decision: str):

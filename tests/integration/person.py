@@ -1,41 +1,10 @@
 """A person at a browser, over real HTTP: reads forms the way a browser submits them."""
 
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import requests
 
-
-@dataclass
-class Form:
-    action: str
-    method: str
-    fields: dict[str, str] = field(default_factory=dict)  # inputs with a name, hidden included
-    buttons: list[tuple[str, str]] = field(default_factory=list)  # (name, value) of submits
-
-
-class FormReader(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.forms: list[Form] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(Form(attrs.get("action", ""), attrs.get("method", "get").lower()))
-        elif not self.forms or not attrs.get("name"):
-            return
-        elif tag == "button" or (tag == "input" and attrs.get("type") == "submit"):
-            self.forms[-1].buttons.append((attrs["name"], attrs.get("value", "")))
-        elif tag == "input":
-            self.forms[-1].fields[attrs["name"]] = attrs.get("value", "")
-
-
-def forms(page: requests.Response) -> list[Form]:
-    reader = FormReader()
-    reader.feed(page.text)
-    return reader.forms
+from local.harness import Form, forms
 
 
 def submit(browser: requests.Session, page: requests.Response, form: Form,
@@ -48,7 +17,7 @@ def submit(browser: requests.Session, page: requests.Response, form: Form,
 def sign_in_at_provider(browser: requests.Session, page: requests.Response,
                         subject: str, follow: bool = True) -> requests.Response:
     """On the provider's login form (it asks for the subject), sign in as `subject`."""
-    form = next(f for f in forms(page) if "sub" in f.fields)
+    form = next(f for f in forms(page.text) if "sub" in f.fields)
     return submit(browser, page, form, {"sub": subject}, follow=follow)
 
 

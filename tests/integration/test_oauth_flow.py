@@ -11,9 +11,8 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
-from local.stack import spawn
-from tests.integration.person import (Form, forms, sign_in_at_provider, signed_in_admin,
-                                      submit)
+from local.harness import Form, forms
+from tests.integration.person import sign_in_at_provider, submit
 
 pytestmark = pytest.mark.integration
 
@@ -22,20 +21,8 @@ REDIRECT_URI = "http://127.0.0.1:53682/callback"
 RESOURCE = "https://mcp.example.com/mcp"
 
 
-@pytest.fixture(scope="module")
-def stack():
-    child = spawn(settings={"SCOPES_SUPPORTED": "mcp:read mcp:write"})
-    yield child
-    child.stop()
-
-
-@pytest.fixture(scope="module")
-def admin(stack) -> requests.Session:
-    return signed_in_admin(stack)
-
-
-def register(stack, admin, client_type: str, redirect_uri: str = REDIRECT_URI) -> dict:
-    response = admin.post(f"{stack.admin_api_url}/oauth-clients", json={
+def register(stack, admin_api, client_type: str, redirect_uri: str = REDIRECT_URI) -> dict:
+    response = admin_api.post(f"{stack.admin_api_url}/oauth-clients", json={
         "name": f"{client_type} app {secrets.token_hex(4)}",
         "client_type": client_type,
         "redirect_uris": [redirect_uri],
@@ -46,7 +33,7 @@ def register(stack, admin, client_type: str, redirect_uri: str = REDIRECT_URI) -
 
 def consent_form(page: requests.Response) -> tuple[Form, tuple[str, str]]:
     """The consent page's form and its Approve button."""
-    for form in forms(page):
+    for form in forms(page.text):
         for name, value in form.buttons:
             if "approve" in f"{name} {value}".lower():
                 return form, (name, value)
@@ -78,9 +65,9 @@ def introspect(stack, server: dict, token: str) -> dict:
 
 
 @pytest.mark.parametrize("client_type", ["confidential", "public"])
-def test_authorization_code_flow_with_authlib(stack, admin, client_type):
-    app = register(stack, admin, client_type)
-    resource_server = register(stack, admin, "confidential", "https://rs.example.com/cb")
+def test_authorization_code_flow_with_authlib(stack, admin_api, client_type):
+    app = register(stack, admin_api, client_type)
+    resource_server = register(stack, admin_api, "confidential", "https://rs.example.com/cb")
     session = OAuth2Session(
         client_id=app["client_id"],
         client_secret=app.get("client_secret"),
@@ -123,9 +110,9 @@ def test_authorization_code_flow_with_authlib(stack, admin, client_type):
         assert introspect(stack, resource_server, access_token) == {"active": False}
 
 
-def test_twenty_simultaneous_redemptions_one_wins_and_its_tokens_end(stack, admin):
-    app = register(stack, admin, "confidential")
-    resource_server = register(stack, admin, "confidential", "https://rs.example.com/cb")
+def test_twenty_simultaneous_redemptions_one_wins_and_its_tokens_end(stack, admin_api):
+    app = register(stack, admin_api, "confidential")
+    resource_server = register(stack, admin_api, "confidential", "https://rs.example.com/cb")
     verifier = secrets.token_urlsafe(64)
     session = OAuth2Session(app["client_id"], app["client_secret"], scope="mcp:read",
                             redirect_uri=REDIRECT_URI, code_challenge_method="S256")
